@@ -70,3 +70,80 @@ def crds() -> None:
     from airunway.api.crds import crd_yaml
 
     typer.echo(crd_yaml(), nl=False)
+
+
+def _sandbox(state_dir: Optional[Path]):
+    from airunway.sandbox.cluster import Sandbox, default_state_dir
+
+    return Sandbox(state_dir or default_state_dir())
+
+
+_STATE_DIR = typer.Option(None, "--state-dir", help="Where the sandbox keeps its state (default: the airunway cache folder).")
+
+
+@sandbox_app.command("up")
+def sandbox_up(
+    gpu_nodes: int = typer.Option(2, help="Simulated GPU nodes."),
+    gpus_per_node: int = typer.Option(4, help="nvidia.com/gpu on each GPU node."),
+    cpu_nodes: int = typer.Option(1, help="Simulated CPU-only nodes."),
+    state_dir: Optional[Path] = _STATE_DIR,
+) -> None:
+    """Build the binaries if needed, start the control plane in the background, install CRDs, create nodes."""
+    import time
+
+    from airunway.sandbox.build import BuildError
+    from airunway.sandbox.cluster import NodeLayout, SandboxError
+
+    sb = _sandbox(state_dir)
+    started = time.monotonic()
+    try:
+        with console.status("Starting the sandbox…") as status:
+            def progress(msg: str) -> None:
+                console.print(f"  {msg}")
+                status.update(msg)
+
+            state = sb.up(NodeLayout(gpu_nodes, gpus_per_node, cpu_nodes), progress=progress)
+    except (SandboxError, BuildError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    console.print(f"[green]Sandbox up[/green] in {time.monotonic() - started:.1f}s.  Kubeconfig: {sb.kubeconfig}")
+    console.print("Use it from a shell with:")
+    typer.echo(f"export KUBECONFIG={sb.kubeconfig}")
+    typer.echo(f"export PATH={state.bin_dir}:$PATH")
+
+
+@sandbox_app.command("status")
+def sandbox_status(state_dir: Optional[Path] = _STATE_DIR) -> None:
+    """Show which sandbox processes run."""
+    from rich.table import Table
+
+    sb = _sandbox(state_dir)
+    table = Table("component", "state", "pid")
+    status = sb.status()
+    for component, pid in status.items():
+        table.add_row(component, "[green]running[/green]" if pid else "[red]stopped[/red]", str(pid or "-"))
+    console.print(table)
+    if all(status.values()):
+        console.print(f"Kubeconfig: {sb.kubeconfig}")
+    else:
+        raise typer.Exit(1 if any(status.values()) else 3)
+
+
+@sandbox_app.command("down")
+def sandbox_down(state_dir: Optional[Path] = _STATE_DIR) -> None:
+    """Stop every sandbox process."""
+    stopped = _sandbox(state_dir).down()
+    console.print(f"Stopped: {', '.join(stopped)}" if stopped else "The sandbox was not running.")
+
+
+@sandbox_app.command("build")
+def sandbox_build() -> None:
+    """Build (or find in the cache) the control-plane binaries and print their folder."""
+    from airunway.sandbox.build import BuildError, ensure_binaries
+
+    try:
+        path = ensure_binaries(lambda m: err.print(m))
+    except BuildError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    typer.echo(str(path))
