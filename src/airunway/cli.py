@@ -147,3 +147,7 @@ def sandbox_build() -> None:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1)
     typer.echo(str(path))
+
+
+if __name__ == "__main__":
+    app()
