@@ -91,6 +91,9 @@ def test_stand_ins_are_marked_and_say_why():
         assert _is_stand_in(crd)
         for version in crd["spec"]["versions"]:
             assert version.get("subresources", {}).get("status") == {}, crd["metadata"]["name"]
+            for column in version.get("additionalPrinterColumns", []):  # a stray comma in YAML shows here
+                assert {"name", "type", "jsonPath"} <= set(column) <= {
+                    "name", "type", "jsonPath", "description", "format", "priority"}, column
     folder = Path(upstream_crds.__file__).parent / "standin_crds"
     for path in folder.glob("*.yaml"):
         header = path.read_text(encoding="utf-8").split("apiVersion:", 1)[0]
