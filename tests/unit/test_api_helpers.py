@@ -304,3 +304,40 @@ def test_core_reasons_are_spelled_as_upstream() -> None:
 
 def test_provider_finalizer() -> None:
     assert provider_finalizer("kaito") == "airunway.ai/kaito-provider"
+
+
+# ------------------------------------------------------------------------------------------ Go JSON shape
+
+
+def test_go_json_leaves_out_zero_values_like_omitempty() -> None:
+    marshalled = spec(resources={"gpu": {"count": 0}}, scaling={"replicas": 0}, engine={"type": "vllm"},
+                      image="", nodeSelector={}, env=[]).go_json()
+    assert marshalled["resources"] == {"gpu": {"type": "nvidia.com/gpu"}}
+    assert marshalled["scaling"] == {}
+    assert marshalled["engine"] == {"type": "vllm", "enablePrefixCaching": True}
+    assert not {"image", "nodeSelector", "env"} & set(marshalled)
+
+
+def test_go_json_always_writes_the_engine_struct() -> None:
+    assert spec().go_json() == {"model": {"id": "org/m", "source": "huggingface"}, "engine": {}}
+
+
+def test_go_json_keeps_zero_values_of_pointer_fields() -> None:
+    marshalled = spec(
+        engine={"contextLength": 0},
+        gateway={"enabled": False},
+        provider={"overrides": {}},
+        model={"id": "org/m", "storage": {"volumes": [{"name": "v", "size": 0, "storageClassName": ""}]}},
+        tolerations=[{"key": "k", "tolerationSeconds": 0}],
+    ).go_json()
+    assert marshalled["engine"]["contextLength"] == 0
+    assert marshalled["gateway"] == {"enabled": False}
+    assert marshalled["provider"] == {"overrides": {}}
+    assert marshalled["model"]["storage"]["volumes"] == [
+        {"name": "v", "purpose": "custom", "size": 0, "storageClassName": ""}]
+    assert marshalled["tolerations"] == [{"key": "k", "tolerationSeconds": 0}]
+
+
+def test_go_json_writes_overrides_verbatim() -> None:
+    overrides = {"a": 0, "b": "", "c": None, "d": {"e": False}}
+    assert spec(provider={"overrides": overrides}).go_json()["provider"]["overrides"] == overrides

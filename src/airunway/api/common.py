@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -68,6 +68,46 @@ def list_map(*keys: str) -> dict[str, Any]:
 
 ATOMIC_MAP: dict[str, Any] = {"x-kubernetes-map-type": "atomic"}
 """OpenAPI marker of an object that server-side apply replaces as a whole."""
+
+class GoJSON(Enum):
+    """Field annotation: how upstream's Go type marshals the field, where that differs from plain ``omitempty``.
+
+    Upstream code sees objects through Go's encoding/json, which leaves out zero values of ``omitempty`` fields
+    (0, false, "", empty lists and maps) and always writes structs held by value. :func:`go_json` reproduces that.
+    """
+
+    KEEP_ZERO = "keep-zero"
+    """A pointer, or a field without omitempty: zero values are written."""
+    ALWAYS = "always"
+    """A struct held by value: written (as {} at least) even when unset."""
+
+
+def go_json(model: BaseModel) -> dict[str, Any]:
+    """``model`` as upstream's Go types marshal it: zero values of plain fields left out, see :class:`GoJSON`.
+
+    Free-form values (``provider.overrides``) are written as they are. Numbers stay Python ints; Go's
+    ``map[string]any`` would hold them as float64.
+    """
+    out: dict[str, Any] = {}
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if value is None:
+            if GoJSON.ALWAYS in field.metadata:
+                out[field.alias or name] = {}
+        elif isinstance(value, BaseModel) or GoJSON.KEEP_ZERO in field.metadata or value not in (0, "", [], {}):
+            out[field.alias or name] = _go_value(value)
+    return out
+
+
+def _go_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return go_json(value)
+    if isinstance(value, list):
+        return [_go_value(item) for item in value]
+    if isinstance(value, datetime):
+        return _rfc3339(value)
+    return value
+
 
 # --------------------------------------------------------------------------------------------- scalars
 
@@ -236,7 +276,7 @@ class Condition(K8sModel):
     """When status last changed."""
     reason: Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")]
     """A CamelCase word that says why, for programs."""
-    message: Annotated[str, Field(max_length=32768)]
+    message: Annotated[str, Field(max_length=32768), GoJSON.KEEP_ZERO]
     """What happened and what to do about it, for people (may be empty)."""
 
 
@@ -303,11 +343,11 @@ class WithConditions(K8sModel):
 class _KeySelector(K8sModel):
     model_config = ConfigDict(json_schema_extra=ATOMIC_MAP)
 
-    key: str
+    key: Annotated[str, GoJSON.KEEP_ZERO]
     """The key to read."""
     name: str = ""
     """The name of the object holding the key."""
-    optional: bool | None = None
+    optional: Annotated[bool | None, GoJSON.KEEP_ZERO] = None
     """Whether the object or its key may be missing."""
 
 
@@ -326,7 +366,7 @@ class ObjectFieldSelector(K8sModel):
 
     api_version: str | None = None
     """The API version the field path is written against (v1 when empty)."""
-    field_path: str
+    field_path: Annotated[str, GoJSON.KEEP_ZERO]
     """The path of the field."""
 
 
@@ -339,7 +379,7 @@ class ResourceFieldSelector(K8sModel):
     """The container whose resources are read (optional for environment variables)."""
     divisor: Quantity | None = None
     """The unit the value is expressed in (1 when empty)."""
-    resource: str
+    resource: Annotated[str, GoJSON.KEEP_ZERO]
     """The resource to read."""
 
 
@@ -348,13 +388,13 @@ class FileKeySelector(K8sModel):
 
     model_config = ConfigDict(json_schema_extra=ATOMIC_MAP)
 
-    key: str
+    key: Annotated[str, GoJSON.KEEP_ZERO]
     """The key in the env file."""
-    optional: bool = False
+    optional: Annotated[bool, GoJSON.KEEP_ZERO] = False
     """Whether the file or the key may be missing."""
-    path: str
+    path: Annotated[str, GoJSON.KEEP_ZERO]
     """The env file's path, relative to the volume."""
-    volume_name: str
+    volume_name: Annotated[str, GoJSON.KEEP_ZERO]
     """The volume mount holding the env file."""
 
 
@@ -376,7 +416,7 @@ class EnvVarSource(K8sModel):
 class EnvVar(K8sModel):
     """An environment variable of a container."""
 
-    name: str
+    name: Annotated[str, GoJSON.KEEP_ZERO]
     """The variable's name."""
     value: str | None = None
     """A literal value; $(OTHER) references are expanded, $$ escapes a dollar sign."""
@@ -393,7 +433,7 @@ class Toleration(K8sModel):
     """The taint key to match; empty with operator Exists matches every taint."""
     operator: str | None = None
     """How key and value are compared: Equal (the default), Exists, Lt or Gt."""
-    toleration_seconds: Int64 | None = None
+    toleration_seconds: Annotated[Int64 | None, GoJSON.KEEP_ZERO] = None
     """For NoExecute: how long the pod stays bound after the taint appears (forever when unset)."""
     value: str | None = None
     """The taint value to match (empty with operator Exists)."""
@@ -420,6 +460,7 @@ __all__ = [
     "EnvVar",
     "EnvVarSource",
     "FileKeySelector",
+    "GoJSON",
     "Int32",
     "Int64",
     "K8sModel",
@@ -438,6 +479,7 @@ __all__ = [
     "WithConditions",
     "api_error_message",
     "enum_field",
+    "go_json",
     "list_map",
     "now",
 ]

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from airunway.api.common import (
     EnvVar,
+    GoJSON,
     Int32,
     Int64,
     K8sModel,
@@ -23,6 +24,7 @@ from airunway.api.common import (
     Toleration,
     WithConditions,
     enum_field,
+    go_json,
     list_map,
 )
 from airunway.api.constants import API_VERSION, MODEL_DEPLOYMENT_KIND
@@ -81,7 +83,7 @@ def go_quote(text: str) -> str:
 class StorageVolume(K8sModel):
     """A PersistentVolumeClaim mounted into the inference containers."""
 
-    name: Annotated[str, Field(max_length=63, pattern=r"^[a-z0-9]([a-z0-9\-]*[a-z0-9])?$")]
+    name: Annotated[str, Field(max_length=63, pattern=r"^[a-z0-9]([a-z0-9\-]*[a-z0-9])?$"), GoJSON.KEEP_ZERO]
     """Unique name of this volume (a DNS label)."""
     claim_name: str | None = None
     """The PersistentVolumeClaim in the same namespace. Required when size is not set (an existing claim); when size
@@ -93,9 +95,9 @@ class StorageVolume(K8sModel):
     """What the volume holds, so engines and providers can use it: modelCache, compilationCache or custom."""
     read_only: bool = False
     """Mount the volume read-only. Not allowed with size (a created claim must be writable)."""
-    size: Quantity | None = None
+    size: Annotated[Quantity | None, GoJSON.KEEP_ZERO] = None
     """Requested capacity (for example 100Gi). When set, AI Runway creates and owns the claim."""
-    storage_class_name: str | None = None
+    storage_class_name: Annotated[str | None, GoJSON.KEEP_ZERO] = None
     """StorageClass of a created claim (only with size). Unset uses the cluster default; "" asks for no class."""
     access_mode: enum_field(AccessMode) | None = None
     """Access mode of a created claim (only with size); ReadWriteMany when unset."""
@@ -134,7 +136,7 @@ class ProviderSpec(K8sModel):
     name: str | None = None
     """The provider (dynamo, kaito, kuberay, llmd, vllm, ...). Chosen automatically when empty; cannot be changed
     once set or selected."""
-    overrides: dict[str, Any] | None = None
+    overrides: Annotated[dict[str, Any] | None, GoJSON.KEEP_ZERO] = None
     """Provider-specific settings deep-merged into the rendered resources; a JSON object. Keys that touch security or
     sizing are refused."""
 
@@ -148,7 +150,7 @@ class EngineSpec(K8sModel):
     image: str | None = None
     """Container image of the engine, preferred over the legacy spec.image. Must equal spec.image when both are
     set."""
-    context_length: Int32 | None = None
+    context_length: Annotated[Int32 | None, GoJSON.KEEP_ZERO] = None
     """Maximum context length in tokens (for vllm, --max-model-len). Ignored by trtllm (fixed at build time)."""
     trust_remote_code: bool = False
     """Let the engine run code shipped with the model (vllm and sglang)."""
@@ -237,7 +239,7 @@ class SecretsSpec(K8sModel):
 class GatewaySpec(K8sModel):
     """Routing through the Gateway API Inference Extension."""
 
-    enabled: bool | None = None
+    enabled: Annotated[bool | None, GoJSON.KEEP_ZERO] = None
     """Create an InferencePool and HTTPRoute for this model. When unset, enabled if a Gateway is detected."""
     model_name: str | None = None
     """Model name to route on; the served name or model id by default."""
@@ -252,7 +254,7 @@ class ModelDeploymentSpec(K8sModel):
     """The model to serve."""
     provider: ProviderSpec | None = None
     """Provider selection and provider-specific overrides."""
-    engine: EngineSpec | None = None
+    engine: Annotated[EngineSpec | None, GoJSON.ALWAYS] = None
     """Inference engine and its settings."""
     serving: ServingSpec | None = None
     """Serving mode."""
@@ -274,6 +276,11 @@ class ModelDeploymentSpec(K8sModel):
     """Node labels the pods must be scheduled on."""
     tolerations: list[Toleration] | None = None
     """Taints the pods tolerate."""
+
+    def go_json(self) -> dict[str, Any]:
+        """The spec as upstream's Go controller marshals it (zero values of omitempty fields left out, engine always
+        present). The CEL selection rules see this shape, so has() answers as upstream."""
+        return go_json(self)
 
     def resolved_serving_mode(self) -> str:
         """spec.serving.mode, or aggregated when unset."""
