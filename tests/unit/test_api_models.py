@@ -106,6 +106,13 @@ def test_unknown_metadata_fields_are_kept() -> None:
     assert out == source["metadata"]
 
 
+def test_null_top_level_fields_count_as_absent() -> None:
+    parsed = ModelDeployment.model_validate({**md(), "status": None, "metadata": None})
+    assert parsed.status.phase is None
+    assert parsed.metadata.name is None
+    assert InferenceProviderConfig.model_validate({"spec": None}).spec.capabilities is None
+
+
 def test_unknown_spec_fields_are_dropped_like_api_server_pruning() -> None:
     parsed = ModelDeployment.model_validate(md(engine={"type": "vllm", "notAField": 1}))
     assert "notAField" not in parsed.to_dict()["spec"]["engine"]

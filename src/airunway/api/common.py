@@ -7,6 +7,7 @@
 * The Kubernetes types embedded in our CRDs: ``metav1.ObjectMeta`` (unknown fields kept), ``metav1.Condition``,
   ``corev1.EnvVar`` (with every ``valueFrom`` source) and ``corev1.Toleration``.
 * Condition bookkeeping with ``meta.SetStatusCondition`` semantics (:class:`WithConditions`).
+* :func:`go_json`: an object shaped as upstream's Go types marshal it (``omitempty``), see :class:`GoJSON`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    model_validator,
     PlainSerializer,
     Strict,
     WithJsonSchema,
@@ -68,6 +70,7 @@ def list_map(*keys: str) -> dict[str, Any]:
 
 ATOMIC_MAP: dict[str, Any] = {"x-kubernetes-map-type": "atomic"}
 """OpenAPI marker of an object that server-side apply replaces as a whole."""
+
 
 class GoJSON(Enum):
     """Field annotation: how upstream's Go type marshals the field, where that differs from plain ``omitempty``.
@@ -231,6 +234,14 @@ class KubernetesObject(K8sModel):
     """Fields and conveniences common to the top-level AI Runway kinds."""
 
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        # Some clients write `status: null`; Kubernetes treats it as absent, so do we.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
     @property
     def name(self) -> str:

@@ -34,7 +34,9 @@ from airunway.api.providerconfig import (
     InferenceProviderConfigStatus,
 )
 
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "deploy" / "crds"
+_REPO = Path(__file__).resolve().parents[3]
+# In a checkout the repository's deploy/crds; installed elsewhere, deploy/crds under the working directory.
+DEFAULT_DIR = (_REPO if (_REPO / "pyproject.toml").is_file() else Path.cwd()) / "deploy" / "crds"
 
 # The OpenAPI keywords a generated schema node may use. Anything else (a pydantic-specific keyword, a constraint
 # spelled the JSON-Schema way, ...) means the models use a construct this generator does not translate.
