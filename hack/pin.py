@@ -67,6 +67,10 @@ def expected() -> dict[str, dict]:
         },
         "kwok": {"requires": {"sigs.k8s.io/kwok": versions.KWOK}, "tools": ["sigs.k8s.io/kwok/cmd/kwok"]},
         "helm": {"requires": {"helm.sh/helm/v3": versions.HELM}, "tools": ["helm.sh/helm/v3/cmd/helm"]},
+        "inference-sim": {
+            "requires": {"github.com/llm-d/llm-d-inference-sim": versions.INFERENCE_SIM},
+            "tools": ["github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"],
+        },
     }
 
 

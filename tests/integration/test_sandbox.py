@@ -105,7 +105,7 @@ def _processes_mentioning(text: str) -> list[int]:
                 cmd = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if text in cmd and "pytest" not in cmd:
+            if text in cmd and int(entry.name) != os.getpid():
                 found.append(int(entry.name))
     return found
 

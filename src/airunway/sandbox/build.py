@@ -60,6 +60,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("etcd", "kubernetes", "go.etcd.io/etcd/server/v3"),
     Tool("kwok", "kwok", "sigs.k8s.io/kwok/cmd/kwok", (f"-X sigs.k8s.io/kwok/pkg/consts.Version={versions.KWOK.lstrip('v')}",)),
     Tool("helm", "helm", "helm.sh/helm/v3/cmd/helm", (f"-X helm.sh/helm/v3/internal/version.version={versions.HELM}",)),
+    Tool("llm-d-inference-sim", "inference-sim", "github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim"),
 )
 
 # kwok needs "stages" that tell it how simulated nodes and pods progress; we take the same

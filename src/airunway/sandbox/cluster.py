@@ -392,7 +392,13 @@ class Sandbox:
         docs = crds() if crds else default_crds()
         if docs:
             self.apply(docs)
-            self.kubectl("wait", "--for=condition=Established", "crd", "--all", f"--timeout={int(timeout)}s", timeout=timeout + 10)
+            names = [f"crd/{d['metadata']['name']}" for d in docs if d.get("kind") == "CustomResourceDefinition"]
+
+            def established() -> bool:
+                # `kubectl wait` errors out (rather than waits) on a CRD that has no status yet.
+                return self.kubectl("wait", "--for=condition=Established", *names, "--timeout=10s", check=False, timeout=30).returncode == 0
+
+            self._wait("the CRDs to be Established", established, state, "kube-apiserver", timeout)
 
         progress(f"Creating {layout.gpu_nodes} GPU node(s) with {layout.gpus_per_node} nvidia.com/gpu each and {layout.cpu_nodes} CPU node(s)…")
         self.apply(node_manifests(layout), server_side=False)

@@ -14,6 +14,8 @@ KUBERNETES = "v1.37.2"
 ETCD = "v3.7.3"  # go.etcd.io/etcd/server/v3, built in the same module as Kubernetes
 KWOK = "v0.8.0"  # sigs.k8s.io/kwok
 HELM = "v3.22.0"  # helm.sh/helm/v3
+# A fake vLLM server (OpenAI API + vLLM Prometheus metrics) for tests; always run with --force-dummy-tokenizer.
+INFERENCE_SIM = "v0.10.2"  # github.com/llm-d/llm-d-inference-sim
 
 
 @dataclass(frozen=True)
