@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 from typing import Callable, TypeVar
 
@@ -24,3 +25,6 @@ def eventually(check: Callable[[], T], timeout: float = 60, interval: float = 0.
 def kget(sandbox, *args: str) -> dict:
     """`kubectl get … -o json` parsed."""
     return json.loads(sandbox.kubectl("get", *args, "-o", "json").stdout)
+
+
+DATA = Path(__file__).parent / "data"
