@@ -85,6 +85,7 @@ class Informer:
         self.store = Store()
         self.resource_version: str | None = None  # the last version seen; None means "list again"
         self.lists = 0  # full LISTs done: 1 after the first sync, +1 for each recovery from an expired watch
+        self.watches = 0  # watch requests opened (each reconnect is one more)
         self._handlers: list[EventHandler] = []
         self._synced = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -212,6 +213,7 @@ class Informer:
     async def _watch(self) -> int:
         timeout = self.watch_timeout or random.randint(300, 600)
         delivered = 0
+        self.watches += 1
         async for event in self.client.watch(
             self.resource, self.namespace, resource_version=self.resource_version,
             label_selector=self.label_selector, field_selector=self.field_selector,
