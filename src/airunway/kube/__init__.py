@@ -52,7 +52,7 @@ from airunway.kube.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from airunway.kube.informer import Cache, EventHandler, Informer
+from airunway.kube.informer import Cache, CacheNotSynced, EventHandler, Informer
 from airunway.kube.leader import LeaderElector
 from airunway.kube.logs import configure_logging
 from airunway.kube.manager import LeaderElection, LeaderElectionLost, Manager, MetricsServing
@@ -86,7 +86,7 @@ from airunway.kube.workqueue import (
 )
 
 __all__ = [
-    "AlreadyExists", "ApiError", "BadRequest", "CONFIGMAPS", "CRDS", "Cache", "Client", "ConfigError", "Conflict",
+    "AlreadyExists", "ApiError", "BadRequest", "CONFIGMAPS", "CRDS", "Cache", "CacheNotSynced", "Client", "ConfigError", "Conflict",
     "Controller", "DEPLOYMENTS", "EVENTS", "EventHandler", "ExponentialBackoff", "Forbidden", "Gone", "Informer",
     "Invalid", "Key", "LEASES", "LeaderElection", "LeaderElectionLost", "LeaderElector", "Manager", "MapFunc",
     "MaxOf", "MethodNotAllowed", "MetricsServing", "NAMESPACES", "NODES", "NotFound", "ObjectList", "PODS",

@@ -40,11 +40,14 @@ class EventHandler:
     on_delete: Callable[[dict], Any] | None = None
 
 
-class _Backoff:
-    """Exponential delay with jitter for reconnecting: 0.8 s doubling to 30 s."""
+RETRY_INITIAL, RETRY_CAP = 0.8, 30.0  # seconds; client-go's reflector backoff
 
-    def __init__(self, initial: float = 0.8, cap: float = 30.0):
-        self.initial, self.cap, self.current = initial, cap, 0.0
+
+class _Backoff:
+    """Exponential delay with jitter for reconnecting after a failure."""
+
+    def __init__(self) -> None:
+        self.initial, self.cap, self.current = RETRY_INITIAL, RETRY_CAP, 0.0
 
     def next(self) -> float:
         self.current = self.initial if not self.current else min(self.current * 2, self.cap)
@@ -222,6 +225,7 @@ class Informer:
             obj = event.object
             if event.type == BOOKMARK:
                 self.resource_version = _rv(obj) or self.resource_version
+                delivered += 1  # progress, though nothing changed
                 continue
             key = Key.of(obj)
             if event.type in (ADDED, MODIFIED):
@@ -268,6 +272,10 @@ class Informer:
         for h in list(self._handlers):
             if h.on_delete:
                 self._call(h.on_delete, obj)
+
+
+class CacheNotSynced(RuntimeError):
+    """A read from an informer that has not finished its first LIST: its answer would be wrong."""
 
 
 class Cache:
@@ -331,10 +339,21 @@ class Cache:
 
     # Reads through the default informer of a resource.
 
+    def _synced_informer(self, resource: Resource) -> Informer:
+        inf = self.informer(resource)
+        if not inf.has_synced():
+            raise CacheNotSynced(
+                f"the cache of {resource} is not synced yet: create its informer before starting "
+                f"(cache.informer({resource.plural!r}…) or a controller watch) and read after the sync"
+            )
+        return inf
+
     def get(self, resource: Resource, key: Key, *, copy: bool = True) -> dict | None:
-        return self.informer(resource).get(key, copy=copy)
+        """The cached object (None if it does not exist); raises :class:`CacheNotSynced` before the first sync."""
+        return self._synced_informer(resource).get(key, copy=copy)
 
     def list(
         self, resource: Resource, namespace: str | None = None, selector: Any = None, *, copy: bool = True
     ) -> list[dict]:
-        return self.informer(resource).list(namespace, selector, copy=copy)
+        """Cached objects in ``namespace`` (None: all) matching the label ``selector``."""
+        return self._synced_informer(resource).list(namespace, selector, copy=copy)
