@@ -140,3 +140,22 @@ def test_cli_up_status_down_leaves_nothing_behind(tmp_path):
     assert _processes_mentioning(str(state)) == []
     after = subprocess.run(cli + ["sandbox", "status", "--state-dir", str(state)], capture_output=True, text=True, env=env)
     assert after.returncode == 3
+
+
+def test_a_failed_start_leaves_no_process_behind(tmp_path, monkeypatch):
+    """A start that fails right after spawning its first process still stops that process."""
+    from airunway.sandbox import build
+    from airunway.sandbox.cluster import Sandbox, SandboxError
+
+    def fail_at_once(self, what, check, state, component, timeout):
+        raise SandboxError(f"simulated failure while waiting for {what}")
+
+    monkeypatch.setattr(Sandbox, "_wait", fail_at_once)
+    sb = Sandbox(tmp_path / "broken")
+    try:
+        sb.up(bin_dir=build.bin_dir(), crds=lambda: [], progress=lambda m: None)
+    except SandboxError as exc:
+        assert "simulated failure while waiting for etcd" in str(exc)
+    else:
+        raise AssertionError("up() should have failed")
+    assert _processes_mentioning(str(tmp_path / "broken")) == []

@@ -84,10 +84,16 @@ def _alive(pid: int) -> bool:
 
 
 def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
+    """A process's command line; waits briefly for one that has just been started to show it."""
+    deadline = time.monotonic() + 1
+    while True:
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return ""
+        if raw or time.monotonic() > deadline:
+            return raw.replace(b"\0", b" ").decode(errors="replace")
+        time.sleep(0.02)
 
 
 def node_manifests(layout: NodeLayout) -> list[dict]:
