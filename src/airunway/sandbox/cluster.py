@@ -8,6 +8,7 @@ sandbox outlives the command that started it until :meth:`Sandbox.down` stops it
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -161,7 +162,6 @@ def node_manifests(layout: NodeLayout) -> list[dict]:
 
 def _kubeconfig(server: str, ca: Path, cert: Path, key: Path, user: str) -> dict:
     """A self-contained kubeconfig (certificates embedded) for one identity."""
-    import base64
 
     def b64(p: Path) -> str:
         return base64.b64encode(p.read_bytes()).decode()
