@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import signal
 import ssl
+import sys
 import time
 import urllib.request
 import uuid
@@ -701,3 +703,49 @@ async def test_secure_metrics_need_an_authorized_token(client, sandbox, namespac
         sandbox.kubectl("delete", "clusterrole", role, "--ignore-not-found", check=False)
         mgr.stop()
         await asyncio.wait_for(task, 15)
+
+
+SIGTERM_SCRIPT = """
+import asyncio, sys
+from airunway.kube import CONFIGMAPS, Client, LeaderElection, Manager, configure_logging
+
+async def main(kubeconfig, namespace):
+    configure_logging("info", "json")
+    client = await Client.connect(kubeconfig)
+    mgr = Manager(client, namespace=namespace, health_address=None, leader_election=LeaderElection(
+        name="sigterm", namespace=namespace, lease_duration=15, renew_deadline=10, retry_period=0.5))
+
+    async def reconcile(key):
+        print("RECONCILED", key, flush=True)
+
+    mgr.controller("sigterm", reconcile, for_=CONFIGMAPS)
+    await mgr.run()
+    await client.close()
+    print("STOPPED", flush=True)
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_sigterm_stops_gracefully_and_releases_the_lease(client, sandbox, namespace):
+    await client.create(CONFIGMAPS, cm(namespace, "sig"))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SIGTERM_SCRIPT, str(sandbox.kubeconfig), namespace,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line.startswith(b"RECONCILED "), line
+        assert (await client.get(LEASES, "sigterm", namespace))["spec"]["holderIdentity"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert b"STOPPED" in out
+        logs = [json.loads(x) for x in err.decode().splitlines() if x.startswith("{")]
+        assert any(x["msg"] == "released the lease" for x in logs)
+        assert not [x for x in logs if x["level"] == "error"]
+        assert (await client.get(LEASES, "sigterm", namespace))["spec"].get("holderIdentity") in (None, "")
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -67,11 +67,18 @@ async def load_config(kubeconfig: str | os.PathLike | None = None, *, context: s
             )
         path = str(default)
     try:
-        await k8s_config.load_kube_config(
+        loader = await k8s_config.load_kube_config(
             config_file=path, context=context, client_configuration=cfg, persist_config=False
         )
     except k8s_config.ConfigException as exc:
         raise ConfigError(f"kubeconfig {path} cannot be used: {exc}") from exc
+    if getattr(loader, "exec_plugin_expiry", None) is not None:
+        # An exec credential plugin's token expires: run the plugin again when it has (checked per request).
+        async def refresh(configuration: Configuration) -> None:
+            await loader.load_from_exec_plugin()
+            configuration.api_key["BearerToken"] = loader.token
+
+        cfg.refresh_api_key_hook = refresh
     return cfg
 
 
