@@ -59,9 +59,54 @@ def provider(name: str = typer.Argument(..., help="vllm, llmd, kaito, dynamo or 
 
 
 @app.command()
-def render(file: Path = typer.Option(..., "-f", "--file", help="ModelDeployment YAML file.")) -> None:
-    """Default, validate and select engine and provider for a ModelDeployment, offline."""
-    _not_yet("render")
+def render(
+    file: str = typer.Option(..., "-f", "--file", help="ModelDeployment YAML file, or - to read standard input."),
+    provider_config: list[Path] = typer.Option(
+        [],
+        "--provider-config",
+        help="InferenceProviderConfig YAML file (repeatable; several documents per file allowed). Replaces the five "
+        "shipped providers. A config counts as ready unless its status.ready is false.",
+    ),
+    output: Optional[str] = typer.Option(
+        None, "-o", "--output", help="yaml or json: print only the rendered ModelDeployment. Default: a readable report."
+    ),
+) -> None:
+    """Default, validate and select engine and provider for a ModelDeployment, offline (no cluster needed).
+
+    Prints the ModelDeployment with its defaults and status.engine / status.provider filled in, and why each
+    provider was or was not chosen. Exits 1 when the webhook would refuse it or no engine or provider fits,
+    2 when a file cannot be read.
+    """
+    from airunway.controller import render as rendering
+
+    if output not in (None, "yaml", "json"):
+        err.print(f"[red]error:[/red] --output must be yaml or json, not {output!r}")
+        raise typer.Exit(2)
+    try:
+        obj = rendering.read_model_deployment(file)
+        configs = (
+            rendering.load_provider_configs(provider_config) if provider_config else rendering.default_provider_configs()
+        )
+    except rendering.RenderInputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+    result = rendering.render(obj, configs)
+    for warning in result.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
+    denial = rendering.denial_lines(result)
+    if denial:
+        typer.echo("\n".join(denial), err=True)
+        raise typer.Exit(1)
+    if output == "yaml":
+        typer.echo(rendering.to_yaml(result.deployment), nl=False)
+    elif output == "json":
+        typer.echo(rendering.to_json(result.deployment), nl=False)
+    else:
+        rendering.print_human(result, console)
+    if result.failure:
+        typer.echo(f"error: {result.failure}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -443,8 +443,19 @@ PROVIDER_TYPED_OVERRIDES: dict[str, tuple[TypedOverride, ...]] = {
 
 
 def validate_overrides(overrides: Any, provider_name: str = "") -> list[FieldError]:
-    """The errors of ``spec.provider.overrides`` for a deployment on ``provider_name`` ("" when not chosen yet)."""
+    """The errors of ``spec.provider.overrides`` for a deployment on ``provider_name`` ("" when not chosen yet).
+
+    ``overrides`` is the decoded value, or raw JSON bytes as a webhook may receive them.
+    """
     base = "spec.provider.overrides"
+    if isinstance(overrides, (bytes, bytearray)):
+        raw = bytes(overrides)
+        try:
+            overrides = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            return [invalid(base, f"<redacted {len(raw)} bytes>", "overrides must be valid JSON")]
+        if not isinstance(overrides, Mapping):
+            return [invalid(base, f"<redacted {len(raw)} bytes>", "overrides must be a JSON object")]
     if not isinstance(overrides, Mapping):
         return [invalid(base, _redacted(overrides), "overrides must be a JSON object")]
     errors = _forbidden_keys(
