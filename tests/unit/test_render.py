@@ -201,3 +201,10 @@ def test_shipped_provider_configs_match_the_test_fixtures():
         assert config["spec"] == fixture.spec.to_dict(), name
         assert config["metadata"] == fixture.metadata.to_dict(), name
         assert config["status"]["ready"] is True
+
+
+def test_overrides_that_are_not_an_object_are_refused(tmp_path):
+    path = write(tmp_path, "md.yaml", deployment({"model": {"id": "x"}, "provider": {"overrides": ["a"]}}))
+    result = run("-f", str(path))
+    assert result.exit_code == 1
+    assert 'spec.provider.overrides: Invalid value: "<redacted 5 bytes>": overrides must be a JSON object' in result.stderr

@@ -148,7 +148,8 @@ def default(obj: Mapping[str, Any]) -> dict[str, Any]:
     ):
         spec["resources"] = {"gpu": {"count": 1, "type": DEFAULT_GPU_TYPE}}
 
-    for gpu in (_get(spec, "resources", "gpu"), _get(spec, "scaling", "prefill", "gpu"), _get(spec, "scaling", "decode", "gpu")):
+    for owner in (_get(spec, "resources"), _get(spec, "scaling", "prefill"), _get(spec, "scaling", "decode")):
+        gpu = _get(owner, "gpu")
         if isinstance(gpu, dict) and not gpu.get("type"):
             gpu["type"] = DEFAULT_GPU_TYPE
 
@@ -208,8 +209,11 @@ def validate_update(
 
 
 def parse_model_deployment(obj: Mapping[str, Any] | ModelDeployment) -> tuple[ModelDeployment | None, list[FieldError]]:
-    """``obj`` as a typed ModelDeployment, or None and the schema errors that prevent it."""
-    md, errors, _ = _parse(obj)
+    """``obj`` as a typed ModelDeployment, or None and the schema errors that prevent it (``provider.overrides``
+    that is not an object among them)."""
+    md, errors, overrides = _parse(obj)
+    if md is not None and overrides is not _ABSENT and not isinstance(overrides, Mapping):
+        return None, validate_overrides(overrides, _provider_name_of(obj))
     return md, errors
 
 
@@ -359,7 +363,8 @@ def _as_config(item: InferenceProviderConfig | Mapping[str, Any]) -> InferencePr
     try:
         return InferenceProviderConfig.model_validate(item)
     except ValidationError as exc:
-        raise ProviderLookupError(ProviderLookupError.OTHER, f"malformed InferenceProviderConfig: {exc.error_count()} schema error(s)") from exc
+        detail = f"malformed InferenceProviderConfig: {exc.error_count()} schema error(s)"
+        raise ProviderLookupError(ProviderLookupError.OTHER, detail) from exc
 
 
 def _disaggregated_errors(md: ModelDeployment, mocker: bool) -> list[FieldError]:

@@ -9,7 +9,6 @@ every provider the reason it was or was not chosen.
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -69,13 +68,8 @@ def render(obj: Mapping[str, Any], configs: Sequence[InferenceProviderConfig]) -
     parsed, problems = parse_model_deployment(data)
     if parsed is None:
         return RenderResult(deployment=dict(data), schema_errors=problems)
-    typed = parsed.to_dict()
-    typed.pop("status", None)
-    # The typed parse sets aside overrides that are not an object; validation must still see them as written.
-    provider = data.get("spec", {}).get("provider")
-    if isinstance(provider, Mapping) and provider.get("overrides") is not None:
-        typed["spec"].setdefault("provider", {})["overrides"] = copy.deepcopy(provider["overrides"])
-    deployment = default(typed)
+    deployment = default(parsed.to_dict())
+    deployment.pop("status", None)
     errors, warnings = validate_create(deployment, configs)
     result = RenderResult(deployment=_ordered(deployment), errors=errors, warnings=warnings)
     if errors:
@@ -170,7 +164,8 @@ def load_provider_configs(paths: Sequence[str | Path]) -> list[InferenceProvider
         text, source = _read_text(path)
         for doc in _documents(text, source):
             if doc.get("kind") != INFERENCE_PROVIDER_CONFIG_KIND:
-                raise RenderInputError(f"{source}: expected InferenceProviderConfig documents, found {doc.get('kind') or '<no kind>'}")
+                kind = doc.get("kind") or "<no kind>"
+                raise RenderInputError(f"{source}: expected InferenceProviderConfig documents, found {kind}")
             configs.append(_ready_config(doc, source))
     names = [config.name for config in configs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -197,7 +192,11 @@ def default_provider_configs() -> list[InferenceProviderConfig]:
     """The configs of the five providers shipped with AI Runway, all ready."""
     folder = resources.files("airunway.controller") / "default_providers"
     files = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda entry: entry.name)
-    return [_ready_config(doc, entry.name) for entry in files for doc in _documents(entry.read_text(encoding="utf-8"), entry.name)]
+    return [
+        _ready_config(doc, entry.name)
+        for entry in files
+        for doc in _documents(entry.read_text(encoding="utf-8"), entry.name)
+    ]
 
 
 # --------------------------------------------------------------------------------------------- output
@@ -244,8 +243,10 @@ def print_human(result: RenderResult, console: Any) -> None:
     console.print()
     if result.engine is not None:
         engine = result.engine
-        text = f"[bold]{escape(engine.engine)}[/bold] — {escape(engine.reason or '')}" if engine.ok else f"[red]none[/red] — {escape(engine.error or '')}"
-        console.print(f"Engine:   {text}")
+        if engine.ok:
+            console.print(f"Engine:   [bold]{escape(engine.engine or '')}[/bold] — {escape(engine.reason or '')}")
+        else:
+            console.print(f"Engine:   [red]none[/red] — {escape(engine.error or '')}")
     if result.provider is not None:
         provider = result.provider
         if provider.ok:

@@ -232,7 +232,8 @@ def select_provider(
     if named:
         reason = recorded.selected_reason if recorded and recorded.name == named and recorded.selected_reason else None
         verdicts = _pinned_verdicts(configs, named, "named in spec.provider.name", f"spec.provider.name names {named}")
-        return ProviderSelection(named, reason or EXPLICIT_PROVIDER_REASON, SelectionSource.EXPLICIT, None, verdicts=verdicts, **common)
+        reason = reason or EXPLICIT_PROVIDER_REASON
+        return ProviderSelection(named, reason, SelectionSource.EXPLICIT, None, verdicts=verdicts, **common)
     if recorded and recorded.name:
         verdicts = _pinned_verdicts(
             configs,
@@ -240,7 +241,8 @@ def select_provider(
             "selected earlier (status.provider.name); selection is not re-evaluated",
             f"{recorded.name} was selected earlier",
         )
-        return ProviderSelection(recorded.name, recorded.selected_reason, SelectionSource.STICKY, None, verdicts=verdicts, **common)
+        reason = recorded.selected_reason
+        return ProviderSelection(recorded.name, reason, SelectionSource.STICKY, None, verdicts=verdicts, **common)
 
     if not configs:
         return ProviderSelection(None, None, None, NO_PROVIDERS_REGISTERED, **common)
