@@ -14,6 +14,7 @@ from airunway.controller.admission import (
     ProviderLookupError,
     SECURITY_OVERRIDE_KEYS,
     default,
+    denial_status,
     validate_create,
     validate_overrides,
     validate_update,
@@ -758,6 +759,7 @@ def test_errors_aggregate_like_kubernetes():
         '[metadata.name: Invalid value: "a.b": name must not contain dots (dots are invalid in derived Kubernetes '
         "volume and service names), spec.model.id: Required value: model.id is required when source is huggingface]"
     )
+    assert denial_status(errors) == {"code": 403, "reason": "Forbidden", "message": aggregate_message(errors)}
     assert aggregate_message(errors[1:]) == "spec.model.id: Required value: model.id is required when source is huggingface"
     assert aggregate_message([errors[1], errors[1]]) == str(errors[1])
     assert errors[1].cause() == {

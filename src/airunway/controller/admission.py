@@ -41,6 +41,7 @@ from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.controller.compatibility import check_provider_compatibility
 from airunway.controller.fielderrors import (
     FieldError,
+    aggregate_message,
     GoValue,
     field_path,
     forbidden,
@@ -206,6 +207,12 @@ def validate_update(
     if previous is not None:  # an old object that no longer parses cannot be compared; the new one is valid
         errors += validate_immutable_fields(previous, md)
     return errors, warnings + _warnings(md)
+
+
+def denial_status(errors: Iterable[FieldError]) -> dict[str, Any]:
+    """The ``status`` of an AdmissionReview response refusing the request, as upstream's webhook sends it
+    (controller-runtime's ``Denied``: code 403, reason Forbidden, the aggregated errors as message)."""
+    return {"code": 403, "reason": "Forbidden", "message": aggregate_message(errors)}
 
 
 def parse_model_deployment(obj: Mapping[str, Any] | ModelDeployment) -> tuple[ModelDeployment | None, list[FieldError]]:
@@ -819,6 +826,7 @@ __all__ = [
     "SIZING_OVERRIDE_KEYS",
     "TypedOverride",
     "default",
+    "denial_status",
     "is_dynamo_mocker",
     "parse_model_deployment",
     "schema_errors",
