@@ -28,3 +28,84 @@ def kget(sandbox, *args: str) -> dict:
 
 
 DATA = Path(__file__).parent / "data"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ControllerProcess:
+    """``airunway controller`` as a child process against the sandbox, with its log in a file."""
+
+    def __init__(self, sandbox, log_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.health_port = free_port()
+        self.log_path = log_path
+        environment = {
+            **os.environ,
+            "KUBECONFIG": str(sandbox.kubeconfig),
+            "ENABLE_WEBHOOKS": "false",
+            "POD_NAMESPACE": "airunway-system",
+            **(env or {}),
+        }
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "airunway.cli", "controller",
+             f"--health-probe-bind-address=127.0.0.1:{self.health_port}", "--zap-encoder=console", *args],
+            env=environment, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+
+    def probe(self, path: str = "/readyz") -> int | None:
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}{path}", timeout=2) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return None
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the controller exited with {self.proc.returncode}:\n{self.log_tail()}")
+            return self.probe() == 200
+
+        eventually(ready, timeout=timeout, what="the controller to be ready")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._log.close()
+
+    def stop(self, timeout: float = 30) -> int:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode

@@ -121,7 +121,7 @@ def default(obj: Mapping[str, Any]) -> dict[str, Any]:
     spec = md.get("spec")
     if not isinstance(spec, dict):
         return md
-    name = _get(md, "metadata", "name") or ""
+    name = get_path(md, "metadata", "name") or ""
 
     model = spec.setdefault("model", {})
     if isinstance(model, dict) and not model.get("source"):
@@ -139,7 +139,7 @@ def default(obj: Mapping[str, Any]) -> dict[str, Any]:
 
     # An explicit GPU engine without resources gets one GPU; llama.cpp may run on CPU, a custom legacy image may
     # not need a GPU, and an auto-selected engine decides later.
-    engine_type = _get(spec, "engine", "type")
+    engine_type = get_path(spec, "engine", "type")
     if (
         aggregated
         and spec.get("resources") is None
@@ -149,12 +149,12 @@ def default(obj: Mapping[str, Any]) -> dict[str, Any]:
     ):
         spec["resources"] = {"gpu": {"count": 1, "type": DEFAULT_GPU_TYPE}}
 
-    for owner in (_get(spec, "resources"), _get(spec, "scaling", "prefill"), _get(spec, "scaling", "decode")):
-        gpu = _get(owner, "gpu")
+    for owner in (get_path(spec, "resources"), get_path(spec, "scaling", "prefill"), get_path(spec, "scaling", "decode")):
+        gpu = get_path(owner, "gpu")
         if isinstance(gpu, dict) and not gpu.get("type"):
             gpu["type"] = DEFAULT_GPU_TYPE
 
-    volumes = _get(spec, "model", "storage", "volumes")
+    volumes = get_path(spec, "model", "storage", "volumes")
     for volume in volumes if isinstance(volumes, list) else []:
         if not isinstance(volume, dict):
             continue
@@ -233,7 +233,7 @@ def _parse(obj: Mapping[str, Any] | ModelDeployment) -> tuple[ModelDeployment | 
         return None, [invalid("<root>", GoValue(type(obj).__name__), "a ModelDeployment must be an object")], _ABSENT
     data = dict(obj)
     overrides: Any = _ABSENT
-    provider = _get(data, "spec", "provider")
+    provider = get_path(data, "spec", "provider")
     if isinstance(provider, Mapping) and provider.get("overrides") is not None:
         overrides = provider["overrides"]
         if not isinstance(overrides, Mapping):
@@ -786,7 +786,8 @@ def _warnings(md: ModelDeployment) -> list[str]:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _get(data: Any, *keys: str) -> Any:
+def get_path(data: Any, *keys: str) -> Any:
+    """``data[keys[0]][keys[1]]…``, or None where a level is missing or not an object."""
     for key in keys:
         if not isinstance(data, Mapping):
             return None
@@ -804,7 +805,7 @@ def _status_provider(md: ModelDeployment) -> str:
 
 
 def _provider_name_of(data: Mapping[str, Any]) -> str:
-    name = _get(data, "spec", "provider", "name") or _get(data, "status", "provider", "name")
+    name = get_path(data, "spec", "provider", "name") or get_path(data, "status", "provider", "name")
     return name if isinstance(name, str) else ""
 
 

@@ -1,0 +1,147 @@
+"""The core controller process: options, manager set-up, and run.
+
+``airunway controller`` parses its flags into :class:`ControllerOptions` and calls :func:`run`. The order of
+start-up follows upstream: the ModelDeployment reconciler, then the admission webhooks (with the serving
+certificate bootstrapped and rotated in-process), then the health checks, then the manager runs until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from airunway.api.resources import MODEL_DEPLOYMENTS
+from airunway.controller.metrics import default_metrics
+from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
+from airunway.kube.client import Client
+from airunway.kube.manager import LeaderElection, Manager, MetricsServing
+
+log = logging.getLogger("airunway.controller")
+
+LEADER_ELECTION_ID = "2038fe6a.airunway.ai"
+DEFAULT_CERT_DIR = Path("/tmp/k8s-webhook-server/serving-certs")
+DEFAULT_CERT_SERVICE_NAME = "airunway-webhook-service"
+
+
+class OptionsError(ValueError):
+    """The flags or environment do not make a runnable controller; the message says which and how to fix it."""
+
+
+@dataclass
+class ControllerOptions:
+    """The controller's settings, with upstream's flag defaults."""
+
+    kubeconfig: str | None = None
+    metrics_bind_address: str = "0"
+    health_probe_bind_address: str = ":8081"
+    leader_elect: bool = False
+    leader_election_id: str = LEADER_ELECTION_ID
+    leader_election_namespace: str | None = None
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    metrics_secure: bool = True
+    metrics_cert_path: str = ""
+    metrics_cert_name: str = "tls.crt"
+    metrics_cert_key: str = "tls.key"
+    enable_http2: bool = False
+    enable_provider_selector: bool = True
+    max_concurrent_reconciles: int = 4
+    enable_webhooks: bool = True
+    webhook_port: int = 9443
+    webhook_host: str = ""
+    webhook_cert_dir: Path = DEFAULT_CERT_DIR
+    webhook_extra_hosts: list[str] = field(default_factory=list)
+    disable_cert_rotation: bool = False
+    cert_service_name: str = DEFAULT_CERT_SERVICE_NAME
+    pod_namespace: str = ""
+    gateway_name: str = ""
+    gateway_namespace: str = ""
+    epp_service_port: int = 9002
+    epp_image: str = ""
+    patch_gateway_allowed_routes: bool = True
+
+    @classmethod
+    def from_environment(cls, **values: object) -> "ControllerOptions":
+        """Options from flags (``values``) and the environment: ENABLE_WEBHOOKS=false, POD_NAMESPACE."""
+        options = cls(**values)  # type: ignore[arg-type]
+        options.enable_webhooks = os.environ.get("ENABLE_WEBHOOKS", "").strip().lower() != "false"
+        options.pod_namespace = os.environ.get("POD_NAMESPACE", "").strip()
+        return options
+
+    def check(self) -> None:
+        """Raise :class:`OptionsError` for settings that cannot work together."""
+        if bool(self.gateway_name) != bool(self.gateway_namespace):
+            raise OptionsError(
+                "--gateway-name and --gateway-namespace must be set together (both or neither); "
+                f"got --gateway-name={self.gateway_name!r} --gateway-namespace={self.gateway_namespace!r}"
+            )
+        if self.enable_webhooks and not self.disable_cert_rotation and not self.pod_namespace:
+            raise OptionsError(
+                "POD_NAMESPACE must be set when webhook certificate rotation is enabled (it names the namespace "
+                "of the certificate Secret and the webhook Service); set it, pass --disable-cert-rotation, or "
+                "set ENABLE_WEBHOOKS=false"
+            )
+        if self.max_concurrent_reconciles < 1:
+            raise OptionsError(f"--max-concurrent-reconciles must be 1 or more, got {self.max_concurrent_reconciles}")
+        if self.leader_elect and not (self.lease_duration > self.renew_deadline > self.retry_period > 0):
+            raise OptionsError(
+                "leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > "
+                "--leader-elect-retry-period > 0"
+            )
+
+
+def build_manager(client: Client, options: ControllerOptions) -> tuple[Manager, ModelDeploymentReconciler]:
+    """The manager with the reconciler (and, when enabled, the webhooks) registered, not yet running."""
+    leader_election = None
+    if options.leader_elect:
+        leader_election = LeaderElection(
+            options.leader_election_id,
+            namespace=options.leader_election_namespace or options.pod_namespace or None,
+            lease_duration=options.lease_duration,
+            renew_deadline=options.renew_deadline,
+            retry_period=options.retry_period,
+        )
+    metrics = MetricsServing(
+        address=options.metrics_bind_address,
+        secure=options.metrics_secure,
+        cert_dir=Path(options.metrics_cert_path) if options.metrics_cert_path else None,
+        cert_name=options.metrics_cert_name,
+        key_name=options.metrics_cert_key,
+    )
+    manager = Manager(
+        client,
+        leader_election=leader_election,
+        health_address=options.health_probe_bind_address,
+        metrics=metrics,
+    )
+    reconciler = ModelDeploymentReconciler(
+        client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector
+    )
+    controller = manager.controller(
+        CONTROLLER_NAME, reconciler, for_=MODEL_DEPLOYMENTS, workers=options.max_concurrent_reconciles
+    )
+    reconciler.setup(controller)
+    return manager, reconciler
+
+
+async def run(options: ControllerOptions) -> None:
+    """Run the controller until SIGTERM/SIGINT (returns) or lost leadership (raises LeaderElectionLost)."""
+    options.check()
+    client = await Client.connect(options.kubeconfig, field_manager="airunway-controller")
+    try:
+        manager, _ = build_manager(client, options)
+        log.info(
+            "starting the core controller",
+            extra={
+                "leaderElection": options.leader_elect,
+                "providerSelector": options.enable_provider_selector,
+                "webhooks": options.enable_webhooks,
+                "workers": options.max_concurrent_reconciles,
+            },
+        )
+        await manager.run()
+    finally:
+        await client.close()

@@ -1,0 +1,294 @@
+"""The ModelDeployment reconciler of the core controller.
+
+Each reconcile reads the deployment and every InferenceProviderConfig from the cache and runs upstream's steps in
+order: record ``observedGeneration`` (and ``Pending`` for a new object), refuse conflicting image fields, choose
+the engine, validate the spec against that engine and the providers, refuse a provider change, choose the
+provider (or record the one named in the spec), then write the status once as a JSON merge patch of what changed
+against the object as read, so the fields provider controllers write are never touched.
+
+Selection and validation failures are recorded in status and conditions and end the reconcile without a retry:
+the next change of the deployment or of a provider config brings it back. Only API failures are retried.
+
+Gateway wiring (reference §7) is not part of this reconciler yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from airunway.api.constants import (
+    ANNOTATION_RECONCILE_PAUSED,
+    MESSAGE_ENGINE_EXPLICIT,
+    MESSAGE_NO_PROVIDER,
+    MESSAGE_PROVIDER_EXPLICIT,
+    MESSAGE_VALIDATION_PASSED,
+    ConditionType,
+    Reason,
+    message_engine_auto_selected,
+    message_provider_auto_selected,
+)
+from airunway.api.modeldeployment import DeploymentPhase, ImageStatus, ModelDeployment, ProviderStatus
+from airunway.api.providerconfig import InferenceProviderConfig
+from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
+from airunway.controller.admission import get_path, schema_errors
+from airunway.controller.fielderrors import aggregate_message
+from airunway.controller.metrics import DeploymentMetrics
+from airunway.controller.selection import (
+    EXPLICIT_PROVIDER_REASON,
+    provider_change_error,
+    select_engine,
+    select_provider,
+)
+from airunway.controller.validation import validate_spec
+from airunway.kube.controller import Controller, Predicate
+from airunway.kube.informer import Cache
+from airunway.kube.client import Client
+from airunway.kube.errors import NotFound
+from airunway.kube.resources import Key
+
+log = logging.getLogger("airunway.controller")
+
+CONTROLLER_NAME = "modeldeployment"
+
+
+class ProviderConfigs:
+    """The cached InferenceProviderConfigs as typed objects, parsed once per resourceVersion."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self._parsed: dict[str, tuple[str, InferenceProviderConfig | None]] = {}
+
+    def all(self) -> list[InferenceProviderConfig]:
+        objects = self.cache.list(INFERENCE_PROVIDER_CONFIGS, copy=False)
+        configs: list[InferenceProviderConfig] = []
+        seen: set[str] = set()
+        for obj in sorted(objects, key=lambda o: o["metadata"]["name"]):
+            meta = obj["metadata"]
+            name, version = meta["name"], meta.get("resourceVersion", "")
+            seen.add(name)
+            cached = self._parsed.get(name)
+            if cached is None or cached[0] != version:
+                cached = (version, _parse_config(obj))
+                self._parsed[name] = cached
+            if cached[1] is not None:
+                configs.append(cached[1])
+        for name in set(self._parsed) - seen:
+            del self._parsed[name]
+        return configs
+
+
+def _parse_config(obj: Mapping[str, Any]) -> InferenceProviderConfig | None:
+    try:
+        return InferenceProviderConfig.model_validate(obj)
+    except ValidationError as exc:
+        log.warning(
+            "ignoring an InferenceProviderConfig that does not match its schema",
+            extra={"name": obj["metadata"]["name"], "error": aggregate_message(schema_errors(exc))},
+        )
+        return None
+
+
+class ModelDeploymentReconciler:
+    def __init__(
+        self,
+        client: Client,
+        cache: Cache,
+        *,
+        metrics: DeploymentMetrics,
+        enable_provider_selector: bool = True,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.metrics = metrics
+        self.enable_provider_selector = enable_provider_selector
+        self.provider_configs = ProviderConfigs(cache)
+
+    # -- wiring --------------------------------------------------------------------------------------------
+
+    def setup(self, controller: Controller) -> Controller:
+        """Watch provider configs on ``controller`` (created for ModelDeployments with this reconcile)."""
+        return controller.watches(
+            INFERENCE_PROVIDER_CONFIGS, self.deployments_affected_by, predicates=[provider_config_changed()]
+        )
+
+    def deployments_affected_by(self, config: Mapping[str, Any]) -> list[Key]:
+        """The deployments a change of ``config`` can affect: those naming it, those it was selected for, and
+        those still waiting for a provider."""
+        name = config["metadata"]["name"]
+        keys = []
+        for md in self.cache.list(MODEL_DEPLOYMENTS, copy=False):
+            named = get_path(md, "spec", "provider", "name") or ""
+            selected = get_path(md, "status", "provider", "name") or ""
+            if named == name or selected == name or (not named and not selected):
+                keys.append(Key.of(md))
+        return keys
+
+    # -- reconcile -----------------------------------------------------------------------------------------
+
+    async def __call__(self, key: Key) -> None:
+        return await self.reconcile(key)
+
+    async def reconcile(self, key: Key) -> None:
+        start = time.monotonic()
+        obj = self.cache.get(MODEL_DEPLOYMENTS, key, copy=False)
+        if obj is None:
+            self.metrics.forget(key)
+            return None
+        meta = obj["metadata"]
+        if meta.get("deletionTimestamp"):
+            return None  # owner references clean up; nothing to write on the way out
+        if (meta.get("annotations") or {}).get(ANNOTATION_RECONCILE_PAUSED) == "true":
+            return None
+
+        try:
+            md = ModelDeployment.model_validate(obj)
+        except ValidationError as exc:
+            await self._record_unreadable(key, obj, aggregate_message(schema_errors(exc)))
+            return None
+        base = md.status.to_dict()
+        error_type = self._reconcile(md)
+        await self._patch_status(key, base, md.status.to_dict())
+
+        provider = (md.status.provider.name if md.status.provider else None) or ""
+        if provider:
+            if error_type:
+                self.metrics.count_error(provider, error_type)
+            self.metrics.observe_reconcile(provider, time.monotonic() - start)
+        self.metrics.record(key, md)
+        return None
+
+    def _reconcile(self, md: ModelDeployment) -> str | None:
+        """Bring ``md.status`` up to date (in memory); return the error type of a failure, if any."""
+        spec, status = md.spec, md.status
+        generation = md.metadata.generation
+        status.observed_generation = generation
+        if not status.phase:
+            status.phase = DeploymentPhase.PENDING.value
+
+        def condition(type_: str, ok: bool, reason: str, message: str) -> None:
+            status.set_condition(type_, "True" if ok else "False", reason, message, observed_generation=generation)
+
+        def fail(message: str) -> None:
+            condition(ConditionType.VALIDATED, False, Reason.VALIDATION_FAILED, message)
+            status.phase = DeploymentPhase.FAILED.value
+            status.message = f"Validation failed: {message}"
+
+        configs = self.provider_configs.all()
+
+        if conflict := spec.validate_image_fields():
+            condition(ConditionType.IMAGE_RESOLVED, False, Reason.CONFLICTING_IMAGE_FIELDS, conflict)
+            status.image = ImageStatus(requested=spec.image_override(), message=conflict)
+            fail(conflict)
+            return None
+
+        if self.enable_provider_selector:
+            engine = select_engine(md, configs)
+            if not engine.ok:
+                condition(ConditionType.ENGINE_SELECTED, False, Reason.SELECTION_FAILED, engine.error)
+                status.message = engine.status_message
+                return "engine_selection"
+            status.engine = engine.status()
+
+        resolved_engine = md.resolved_engine_type()
+        if problem := validate_spec(md, resolved_engine, configs):
+            fail(problem)
+            return "validation"
+        condition(ConditionType.VALIDATED, True, Reason.VALIDATION_PASSED, MESSAGE_VALIDATION_PASSED)
+        if status.engine and status.engine.type:
+            if spec.engine and spec.engine.type:
+                condition(ConditionType.ENGINE_SELECTED, True, Reason.EXPLICIT_SELECTION, MESSAGE_ENGINE_EXPLICIT)
+            else:
+                message = message_engine_auto_selected(status.engine.type)
+                condition(ConditionType.ENGINE_SELECTED, True, Reason.AUTO_SELECTED, message)
+
+        if change := provider_change_error(md):
+            condition(ConditionType.PROVIDER_SELECTED, False, Reason.PROVIDER_CHANGE_NOT_SUPPORTED, change)
+            status.phase = DeploymentPhase.FAILED.value
+            status.message = change
+            return "provider_change"
+
+        named = (spec.provider.name if spec.provider else None) or ""
+        if self.enable_provider_selector and not named and not _selected_provider(md):
+            selection = select_provider(md, configs, resolved_engine)
+            if not selection.ok:
+                condition(ConditionType.PROVIDER_SELECTED, False, Reason.SELECTION_FAILED, selection.error)
+                status.message = selection.status_message
+                return "provider_selection"
+            status.provider = ProviderStatus(name=selection.provider, selected_reason=selection.reason)
+            message = message_provider_auto_selected(selection.provider)
+            condition(ConditionType.PROVIDER_SELECTED, True, Reason.AUTO_SELECTED, message)
+
+        if not _selected_provider(md):
+            if named:
+                provider = status.provider or ProviderStatus()
+                provider.name, provider.selected_reason = named, EXPLICIT_PROVIDER_REASON
+                status.provider = provider
+                condition(ConditionType.PROVIDER_SELECTED, True, Reason.EXPLICIT_SELECTION, MESSAGE_PROVIDER_EXPLICIT)
+            elif not self.enable_provider_selector:
+                condition(ConditionType.PROVIDER_SELECTED, False, Reason.NO_PROVIDER, MESSAGE_NO_PROVIDER)
+                status.message = MESSAGE_NO_PROVIDER
+        return None
+
+    # -- writing -------------------------------------------------------------------------------------------
+
+    async def _patch_status(self, key: Key, before: dict[str, Any], after: dict[str, Any]) -> None:
+        patch = merge_patch(before, after)
+        if not patch:
+            return
+        try:
+            await self.client.patch_merge(
+                MODEL_DEPLOYMENTS, key.name, {"status": patch}, key.namespace, subresource="status"
+            )
+        except NotFound:
+            pass  # deleted meanwhile: the delete event cleans up
+
+    async def _record_unreadable(self, key: Key, obj: Mapping[str, Any], problem: str) -> None:
+        """An object the typed model cannot read (the webhook was bypassed): mark it failed, keep the rest."""
+        status = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
+        wanted = {
+            "observedGeneration": obj["metadata"].get("generation"),
+            "phase": DeploymentPhase.FAILED.value,
+            "message": f"Validation failed: {problem}",
+        }
+        before = {k: status.get(k) for k in wanted if k in status}
+        log.warning("ModelDeployment does not match its schema", extra={"key": str(key), "error": problem})
+        await self._patch_status(key, before, wanted)
+
+
+def provider_config_changed() -> Predicate:
+    """Provider config events that matter: create, delete, and updates that flip readiness or change the spec."""
+
+    def update(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        readiness_flipped = bool(get_path(old, "status", "ready")) != bool(get_path(new, "status", "ready"))
+        return readiness_flipped or old.get("spec") != new.get("spec")
+
+    return Predicate(update=update)
+
+
+def merge_patch(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch (RFC 7386) turning ``before`` into ``after``: only what changed; None deletes."""
+    patch: dict[str, Any] = {}
+    for key, value in after.items():
+        old = before.get(key)
+        if old == value and key in before:
+            continue
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            nested = merge_patch(old, value)
+            if nested:
+                patch[key] = nested
+        else:
+            patch[key] = value
+    for key in before:
+        if key not in after:
+            patch[key] = None
+    return patch
+
+
+def _selected_provider(md: ModelDeployment) -> str:
+    return (md.status.provider.name if md.status.provider else None) or ""
+
