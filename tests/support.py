@@ -109,3 +109,25 @@ class ControllerProcess:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode
+
+
+def etcd_post(sandbox, path: str, body: dict) -> dict:
+    """POST to the sandbox etcd's JSON gateway."""
+    import urllib.request
+
+    port = sandbox.load_state().ports["etcd"]
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def compact_etcd(sandbox) -> int:
+    """Physically compact etcd at its current revision; that revision."""
+    import base64
+
+    head = etcd_post(sandbox, "/v3/kv/range", {"key": base64.b64encode(b"/").decode()})
+    revision = int(head["header"]["revision"])
+    etcd_post(sandbox, "/v3/kv/compaction", {"revision": str(revision), "physical": True})
+    return revision

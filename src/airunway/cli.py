@@ -85,6 +85,9 @@ def controller(
         True, "--enable-provider-selector", "Choose engine and provider automatically when the spec does not name them."
     ),
     max_concurrent_reconciles: int = typer.Option(4, help="ModelDeployments reconciled at once (never one twice at once)."),
+    watch_timeout_seconds: Optional[int] = typer.Option(
+        None, hidden=True, help="Seconds each watch stays open before it is renewed (default: 300–600, random)."
+    ),
     webhook_port: int = typer.Option(9443, help="Port of the admission webhook server."),
     webhook_host: str = typer.Option("", help="Address the webhook server binds (default: all)."),
     webhook_cert_dir: Path = typer.Option(Path("/tmp/k8s-webhook-server/serving-certs"), help="Folder of the webhook serving certificate."),
@@ -129,6 +132,7 @@ def controller(
         enable_http2=_parse_bool("--enable-http2", enable_http2),
         enable_provider_selector=_parse_bool("--enable-provider-selector", enable_provider_selector),
         max_concurrent_reconciles=max_concurrent_reconciles,
+        watch_timeout=watch_timeout_seconds,
         webhook_port=webhook_port,
         webhook_host=webhook_host,
         webhook_cert_dir=webhook_cert_dir,

@@ -7,13 +7,11 @@ cache (so that an etcd compaction really expires a watch with 410).
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import signal
 import ssl
 import sys
 import time
-import urllib.request
 import uuid
 
 import aiohttp
@@ -44,6 +42,7 @@ from airunway.kube import (
 )
 from airunway.kube import metrics as kube_metrics
 from airunway.kube.informer import Cache
+from support import compact_etcd
 
 # -- helpers -----------------------------------------------------------------------------------------------
 
@@ -109,23 +108,6 @@ class Recorder:
 
     def of(self, name: str) -> list[tuple[str, str | None]]:
         return [(kind, value) for kind, n, value in self.events if n == name]
-
-
-def etcd_post(sandbox, path: str, body: dict) -> dict:
-    port = sandbox.load_state().ports["etcd"]
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
-
-
-def compact_etcd(sandbox) -> int:
-    """Physically compact etcd at its current revision; that revision."""
-    head = etcd_post(sandbox, "/v3/kv/range", {"key": base64.b64encode(b"/").decode()})
-    revision = int(head["header"]["revision"])
-    etcd_post(sandbox, "/v3/kv/compaction", {"revision": str(revision), "physical": True})
-    return revision
 
 
 async def cache_matches_server(client: Client, informer: Informer) -> bool:

@@ -49,6 +49,7 @@ class ControllerOptions:
     enable_http2: bool = False
     enable_provider_selector: bool = True
     max_concurrent_reconciles: int = 4
+    watch_timeout: int | None = None  # seconds a watch stays open before it is renewed (default: 5–10 min)
     enable_webhooks: bool = True
     webhook_port: int = 9443
     webhook_host: str = ""
@@ -116,6 +117,7 @@ def build_manager(client: Client, options: ControllerOptions) -> tuple[Manager, 
         leader_election=leader_election,
         health_address=options.health_probe_bind_address,
         metrics=metrics,
+        watch_timeout=options.watch_timeout,
     )
     reconciler = ModelDeploymentReconciler(
         client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector

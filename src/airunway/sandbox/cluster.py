@@ -20,7 +20,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import yaml
 
@@ -251,8 +251,12 @@ class Sandbox:
         progress: Callable[[str], None] = print,
         crds: Callable[[], list[dict]] | None = None,
         timeout: float = 120,
+        apiserver_args: Sequence[str] = (),
     ) -> State:
         """Start everything, install CRDs and create nodes; return the state.
+
+        ``apiserver_args`` are added to kube-apiserver's flags (e.g. ``--watch-cache=false`` to make watches read
+        etcd directly, so that a compaction really expires them).
 
         A sandbox that is already fully running is left as it is. Leftovers of one that
         stopped (or crashed) are stopped and wiped first: each ``up`` starts clean.
@@ -276,7 +280,7 @@ class Sandbox:
         )
         self._save_state(state)
         try:
-            self._start(state, layout, progress, crds, timeout)
+            self._start(state, layout, progress, crds, timeout, list(apiserver_args))
         except BaseException:
             self.down(quiet=True)
             raise
@@ -323,7 +327,7 @@ class Sandbox:
         except OSError:
             return False
 
-    def _start(self, state, layout, progress, crds, timeout) -> None:
+    def _start(self, state, layout, progress, crds, timeout, apiserver_args) -> None:
         d, p, ports = self.dir, self.pki, state.ports
         progress("Creating certificates…")
         pki_mod.create_pki(p.root)
@@ -362,6 +366,7 @@ class Sandbox:
             "--allow-privileged=true",
             "--enable-priority-and-fairness=false",
             "--profiling=false",
+            *apiserver_args,
         ])
         self._wait("kube-apiserver /readyz", lambda: self._apiserver_ready(state), state, "kube-apiserver", timeout)
 
