@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 app = typer.Typer(
     help="AI Runway: deploy and run large language models on Kubernetes.",
@@ -46,42 +47,52 @@ def dashboard(
     _not_yet("dashboard")
 
 
-def _bool_flag(default: bool, name: str, help: str):
-    """A boolean flag Go-style: ``--name``, ``--name=true`` or ``--name=false`` (upstream's manifests use all three)."""
-    return typer.Option(
-        "true" if default else "false", name, is_flag=False, flag_value="true", metavar="BOOL",
-        help=f"{help} [default: {'true' if default else 'false'}]", show_default=False,
-    )
+class _GoBoolFlags(TyperCommand):
+    """Accepts Go-style boolean flags as upstream's manifests write them: ``--flag``, ``--flag=true|false``."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        negations = {
+            opt: param.secondary_opts[0]
+            for param in self.params
+            if getattr(param, "is_flag", False) and getattr(param, "secondary_opts", None)
+            for opt in param.opts
+        }
+        normalized = []
+        for arg in args:
+            name, equals, value = arg.partition("=")
+            if not equals or name not in negations:
+                normalized.append(arg)
+            elif value.strip().lower() in ("1", "t", "true", "yes"):
+                normalized.append(name)
+            elif value.strip().lower() in ("0", "f", "false", "no"):
+                normalized.append(negations[name])
+            else:
+                raise typer.BadParameter(f"{name} takes true or false, not {value!r}", ctx)
+        return super().parse_args(ctx, normalized)
 
 
-def _parse_bool(name: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "t", "true", "yes"):
-        return True
-    if lowered in ("0", "f", "false", "no"):
-        return False
-    err.print(f"[red]error:[/red] {name} takes true or false, not {value!r}")
-    raise typer.Exit(2)
+def _flag(default: bool, name: str, help: str):
+    return typer.Option(default, f"{name}/--no-{name[2:]}", help=help)
 
 
-@app.command()
+@app.command(cls=_GoBoolFlags)
 def controller(
     kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
     metrics_bind_address: str = typer.Option("0", help="Address of the metrics endpoint, e.g. :8443; 0 disables it."),
     health_probe_bind_address: str = typer.Option(":8081", help="Address of /healthz and /readyz."),
-    leader_elect: str = _bool_flag(False, "--leader-elect", "Elect a leader so that only one replica acts."),
+    leader_elect: bool = _flag(False, "--leader-elect", "Elect a leader so that only one replica acts."),
     leader_election_namespace: Optional[str] = typer.Option(
         None, help="Namespace of the leader-election Lease (default: $POD_NAMESPACE or the pod's namespace)."
     ),
     leader_elect_lease_duration: float = typer.Option(15.0, help="Seconds a lease is valid without renewal."),
     leader_elect_renew_deadline: float = typer.Option(10.0, help="Seconds the leader keeps trying to renew."),
     leader_elect_retry_period: float = typer.Option(2.0, help="Seconds between lease attempts."),
-    metrics_secure: str = _bool_flag(True, "--metrics-secure", "Serve metrics over HTTPS with authentication and authorization."),
+    metrics_secure: bool = _flag(True, "--metrics-secure", "Serve metrics over HTTPS with authentication and authorization."),
     metrics_cert_path: str = typer.Option("", help="Folder with the metrics serving certificate (default: self-signed)."),
     metrics_cert_name: str = typer.Option("tls.crt", help="Certificate file name in --metrics-cert-path."),
     metrics_cert_key: str = typer.Option("tls.key", help="Key file name in --metrics-cert-path."),
-    enable_http2: str = _bool_flag(False, "--enable-http2", "Allow HTTP/2 on the metrics and webhook servers."),
-    enable_provider_selector: str = _bool_flag(
+    enable_http2: bool = _flag(False, "--enable-http2", "Allow HTTP/2 on the metrics and webhook servers."),
+    enable_provider_selector: bool = _flag(
         True, "--enable-provider-selector", "Choose engine and provider automatically when the spec does not name them."
     ),
     max_concurrent_reconciles: int = typer.Option(4, help="ModelDeployments reconciled at once (never one twice at once)."),
@@ -94,13 +105,13 @@ def controller(
     webhook_extra_host: list[str] = typer.Option(
         [], help="Extra DNS name or IP for the webhook certificate (repeatable), e.g. 127.0.0.1 outside a cluster."
     ),
-    disable_cert_rotation: str = _bool_flag(False, "--disable-cert-rotation", "Do not generate and rotate the webhook certificate."),
+    disable_cert_rotation: bool = _flag(False, "--disable-cert-rotation", "Do not generate and rotate the webhook certificate."),
     cert_service_name: str = typer.Option("airunway-webhook-service", help="Webhook Service name; the certificate is for <name>.<POD_NAMESPACE>.svc."),
     gateway_name: str = typer.Option("", help="Gateway to route through (with --gateway-namespace)."),
     gateway_namespace: str = typer.Option("", help="Namespace of --gateway-name."),
     epp_service_port: int = typer.Option(9002, help="Port of the endpoint picker Service."),
     epp_image: str = typer.Option("", help="Endpoint picker image (default: the Gateway API Inference Extension release's)."),
-    patch_gateway_allowed_routes: str = _bool_flag(
+    patch_gateway_allowed_routes: bool = _flag(
         True, "--patch-gateway-allowed-routes", "Let Gateways accept routes from namespaces with ModelDeployments."
     ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
@@ -120,30 +131,30 @@ def controller(
         kubeconfig=str(kubeconfig) if kubeconfig else None,
         metrics_bind_address=metrics_bind_address,
         health_probe_bind_address=health_probe_bind_address,
-        leader_elect=_parse_bool("--leader-elect", leader_elect),
+        leader_elect=leader_elect,
         leader_election_namespace=leader_election_namespace,
         lease_duration=leader_elect_lease_duration,
         renew_deadline=leader_elect_renew_deadline,
         retry_period=leader_elect_retry_period,
-        metrics_secure=_parse_bool("--metrics-secure", metrics_secure),
+        metrics_secure=metrics_secure,
         metrics_cert_path=metrics_cert_path,
         metrics_cert_name=metrics_cert_name,
         metrics_cert_key=metrics_cert_key,
-        enable_http2=_parse_bool("--enable-http2", enable_http2),
-        enable_provider_selector=_parse_bool("--enable-provider-selector", enable_provider_selector),
+        enable_http2=enable_http2,
+        enable_provider_selector=enable_provider_selector,
         max_concurrent_reconciles=max_concurrent_reconciles,
         watch_timeout=watch_timeout_seconds,
         webhook_port=webhook_port,
         webhook_host=webhook_host,
         webhook_cert_dir=webhook_cert_dir,
         webhook_extra_hosts=list(webhook_extra_host),
-        disable_cert_rotation=_parse_bool("--disable-cert-rotation", disable_cert_rotation),
+        disable_cert_rotation=disable_cert_rotation,
         cert_service_name=cert_service_name,
         gateway_name=gateway_name,
         gateway_namespace=gateway_namespace,
         epp_service_port=epp_service_port,
         epp_image=epp_image,
-        patch_gateway_allowed_routes=_parse_bool("--patch-gateway-allowed-routes", patch_gateway_allowed_routes),
+        patch_gateway_allowed_routes=patch_gateway_allowed_routes,
     )
     try:
         asyncio.run(run(options))
