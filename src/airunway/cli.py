@@ -124,6 +124,7 @@ def controller(
     import asyncio
 
     from airunway.controller.app import ControllerOptions, OptionsError, run
+    from airunway.controller.migration import MigrationFailed
     from airunway.kube import ConfigError, LeaderElectionLost, configure_logging
 
     configure_logging(zap_log_level, "text" if zap_encoder == "console" else "json")
@@ -158,7 +159,7 @@ def controller(
     )
     try:
         asyncio.run(run(options))
-    except (OptionsError, ConfigError, ValueError) as exc:
+    except (OptionsError, ConfigError, ValueError, MigrationFailed) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1)
     except LeaderElectionLost as exc:

@@ -7,12 +7,14 @@ webhook would have added (GPU counts in particular).
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 
 import pytest
 import yaml
 
-from support import DATA, ControllerProcess, eventually, kget
+from support import DATA, ControllerProcess, etcd_post, eventually, kget
 
 PROVIDERS = ("dynamo", "kaito", "kuberay", "llmd", "vllm")
 MODEL = {"id": "meta-llama/Llama-3.1-8B-Instruct"}
@@ -36,8 +38,26 @@ def providers(sandbox):
         sandbox.kubectl("delete", "inferenceproviderconfig", name, "--wait=false", check=False)
 
 
+LEGACY = "legacy-shape"
+
+
 @pytest.fixture(scope="module")
-def controller(sandbox, providers, tmp_path_factory):
+def legacy_config(sandbox):
+    """A provider config as an older release stored it (engine names, not objects), written straight to etcd since
+    the API server no longer accepts that shape; the controller migrates it when it starts."""
+    obj = {"apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig",
+           "metadata": {"name": LEGACY, "uid": str(uuid.uuid4()), "generation": 1,
+                        "creationTimestamp": "2026-01-01T00:00:00Z"},
+           "spec": {"capabilities": {"engines": ["vllm", "sglang"]}}}
+    key = f"/registry/airunway.ai/inferenceproviderconfigs/{LEGACY}".encode()
+    etcd_post(sandbox, "/v3/kv/put", {"key": base64.b64encode(key).decode(),
+                                       "value": base64.b64encode(json.dumps(obj).encode()).decode()})
+    yield LEGACY
+    sandbox.kubectl("delete", "inferenceproviderconfig", LEGACY, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def controller(sandbox, providers, legacy_config, tmp_path_factory):
     proc = ControllerProcess(sandbox, tmp_path_factory.mktemp("controller") / "controller.log")
     try:
         proc.wait_ready()
@@ -204,3 +224,14 @@ def test_selection_is_sticky_when_providers_change(sandbox, namespace, controlle
         assert status["provider"] == first["provider"] and status["engine"] == first["engine"]
     finally:
         set_ready(sandbox, "dynamo", True)
+
+
+def test_legacy_provider_configs_are_migrated_at_start(sandbox, controller):
+    def migrated():
+        engines = kget(sandbox, "inferenceproviderconfig", LEGACY)["spec"]["capabilities"]["engines"]
+        return engines if isinstance(engines[0], dict) else None
+
+    assert eventually(migrated, timeout=30, what="the legacy config to be migrated") == [
+        {"name": "vllm", "gpuSupport": False, "cpuSupport": False},
+        {"name": "sglang", "gpuSupport": False, "cpuSupport": False},
+    ]

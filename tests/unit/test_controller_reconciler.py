@@ -216,3 +216,14 @@ async def test_errors_are_counted_once_a_provider_is_known(world):
     assert conditions(status)["ProviderSelected"][1] == "ProviderChangeNotSupported"
     sample = metrics.reconciliation_errors.labels("dynamo", "provider_change")._value.get()
     assert sample == 1
+
+
+async def test_a_provider_config_the_schema_rejects_is_skipped(world, caplog):
+    cache = world[0]
+    broken = provider_config("dynamo")
+    broken["spec"]["selectionRules"] = [{"condition": "true", "priority": "high"}]
+    cache.put(INFERENCE_PROVIDER_CONFIGS, broken)
+    cache.put(INFERENCE_PROVIDER_CONFIGS, provider_config("kaito"))
+    status = await reconcile(world, deployment())
+    assert status["provider"]["name"] == "kaito"
+    assert any("does not match its schema" in r.getMessage() and r.config == "dynamo" for r in caplog.records)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from airunway.api.resources import MODEL_DEPLOYMENTS
 from airunway.controller.metrics import default_metrics
+from airunway.controller.migration import migration_runnable
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
 from airunway.kube.client import Client
 from airunway.kube.manager import LeaderElection, Manager, MetricsServing
@@ -119,6 +120,7 @@ def build_manager(client: Client, options: ControllerOptions) -> tuple[Manager, 
         metrics=metrics,
         watch_timeout=options.watch_timeout,
     )
+    manager.add_runnable(migration_runnable(client), name="legacy provider config migration", needs_leader=True)
     reconciler = ModelDeploymentReconciler(
         client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector
     )

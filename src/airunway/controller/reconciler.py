@@ -88,7 +88,7 @@ def _parse_config(obj: Mapping[str, Any]) -> InferenceProviderConfig | None:
     except ValidationError as exc:
         log.warning(
             "ignoring an InferenceProviderConfig that does not match its schema",
-            extra={"name": obj["metadata"]["name"], "error": aggregate_message(schema_errors(exc))},
+            extra={"config": obj["metadata"]["name"], "error": aggregate_message(schema_errors(exc))},
         )
         return None
 
