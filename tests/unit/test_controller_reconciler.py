@@ -227,3 +227,14 @@ async def test_a_provider_config_the_schema_rejects_is_skipped(world, caplog):
     status = await reconcile(world, deployment())
     assert status["provider"]["name"] == "kaito"
     assert any("does not match its schema" in r.getMessage() and r.config == "dynamo" for r in caplog.records)
+
+
+async def test_without_the_provider_config_crd_explicit_choices_still_work(world):
+    cache, client, metrics = world
+    md_obj = deployment(engine={"type": "vllm"}, provider={"name": "llmd"}, resources={"gpu": {"count": 1}})
+    cache.put(MODEL_DEPLOYMENTS, md_obj)
+    rec = ModelDeploymentReconciler(client, cache, metrics=metrics, provider_configs_installed=False)
+    await rec.reconcile(Key.of(md_obj))
+    status = cache.objects[MODEL_DEPLOYMENTS][Key.of(md_obj)]["status"]
+    assert status["provider"] == {"name": "llmd", "selectedReason": "explicit provider selection"}
+    assert status["engine"] == {"type": "vllm", "selectedReason": "explicit engine selection"}

@@ -12,11 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airunway.api.resources import MODEL_DEPLOYMENTS
+from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.controller.metrics import default_metrics
 from airunway.controller.migration import migration_runnable
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
 from airunway.kube.client import Client
+from airunway.kube.errors import NotFound
 from airunway.kube.manager import LeaderElection, Manager, MetricsServing
 
 log = logging.getLogger("airunway.controller")
@@ -95,7 +96,9 @@ class ControllerOptions:
             )
 
 
-def build_manager(client: Client, options: ControllerOptions) -> tuple[Manager, ModelDeploymentReconciler]:
+def build_manager(
+    client: Client, options: ControllerOptions, *, provider_configs_installed: bool = True
+) -> tuple[Manager, ModelDeploymentReconciler]:
     """The manager with the reconciler (and, when enabled, the webhooks) registered, not yet running."""
     leader_election = None
     if options.leader_elect:
@@ -122,7 +125,8 @@ def build_manager(client: Client, options: ControllerOptions) -> tuple[Manager, 
     )
     manager.add_runnable(migration_runnable(client), name="legacy provider config migration", needs_leader=True)
     reconciler = ModelDeploymentReconciler(
-        client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector
+        client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector,
+        provider_configs_installed=provider_configs_installed,
     )
     controller = manager.controller(
         CONTROLLER_NAME, reconciler, for_=MODEL_DEPLOYMENTS, workers=options.max_concurrent_reconciles
@@ -131,12 +135,27 @@ def build_manager(client: Client, options: ControllerOptions) -> tuple[Manager, 
     return manager, reconciler
 
 
+async def provider_configs_installed(client: Client) -> bool:
+    """Whether the API server serves InferenceProviderConfigs (their CRD is installed)."""
+    try:
+        await client.resource_for(INFERENCE_PROVIDER_CONFIGS.api_version, INFERENCE_PROVIDER_CONFIGS.kind)
+    except NotFound:
+        return False
+    return True
+
+
 async def run(options: ControllerOptions) -> None:
     """Run the controller until SIGTERM/SIGINT (returns) or lost leadership (raises LeaderElectionLost)."""
     options.check()
     client = await Client.connect(options.kubeconfig, field_manager="airunway-controller")
     try:
-        manager, _ = build_manager(client, options)
+        installed = await provider_configs_installed(client)
+        if not installed:
+            log.warning(
+                "the InferenceProviderConfig CRD is not installed: no provider is registered, so only deployments "
+                "naming their engine and provider can be placed; install deploy/crds and restart"
+            )
+        manager, _ = build_manager(client, options, provider_configs_installed=installed)
         log.info(
             "starting the core controller",
             extra={

@@ -101,17 +101,21 @@ class ModelDeploymentReconciler:
         *,
         metrics: DeploymentMetrics,
         enable_provider_selector: bool = True,
+        provider_configs_installed: bool = True,
     ) -> None:
+        """``provider_configs_installed`` False (their CRD is missing): reconcile as if none were registered."""
         self.client = client
         self.cache = cache
         self.metrics = metrics
         self.enable_provider_selector = enable_provider_selector
-        self.provider_configs = ProviderConfigs(cache)
+        self.provider_configs = ProviderConfigs(cache) if provider_configs_installed else None
 
     # -- wiring --------------------------------------------------------------------------------------------
 
     def setup(self, controller: Controller) -> Controller:
         """Watch provider configs on ``controller`` (created for ModelDeployments with this reconcile)."""
+        if self.provider_configs is None:
+            return controller
         return controller.watches(
             INFERENCE_PROVIDER_CONFIGS, self.deployments_affected_by, predicates=[provider_config_changed()]
         )
@@ -178,7 +182,7 @@ class ModelDeploymentReconciler:
             status.phase = DeploymentPhase.FAILED.value
             status.message = f"Validation failed: {message}"
 
-        configs = self.provider_configs.all()
+        configs = self.provider_configs.all() if self.provider_configs else []
 
         if conflict := spec.validate_image_fields():
             condition(ConditionType.IMAGE_RESOLVED, False, Reason.CONFLICTING_IMAGE_FIELDS, conflict)
