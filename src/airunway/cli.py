@@ -167,10 +167,51 @@ def controller(
         raise typer.Exit(1)
 
 
-@app.command()
-def provider(name: str = typer.Argument(..., help="vllm, llmd, kaito, dynamo or kuberay")) -> None:
-    """Run one provider controller."""
-    _not_yet("provider")
+@app.command(cls=_GoBoolFlags)
+def provider(
+    name: str = typer.Argument(..., help="vllm, llmd, kaito, dynamo or kuberay"),
+    kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
+    metrics_bind_address: str = typer.Option(":8443", help="Address of the metrics endpoint; 0 disables it."),
+    health_probe_bind_address: str = typer.Option(":8081", help="Address of /healthz and /readyz."),
+    leader_elect: bool = _flag(False, "--leader-elect", "Elect a leader so that only one replica acts."),
+    leader_election_namespace: Optional[str] = typer.Option(
+        None, help="Namespace of the leader-election Lease (default: $POD_NAMESPACE or the pod's namespace)."
+    ),
+    metrics_secure: bool = _flag(True, "--metrics-secure", "Serve metrics over HTTPS with authentication and authorization."),
+    metrics_cert_path: str = typer.Option("", help="Folder with the metrics serving certificate (default: self-signed)."),
+    max_concurrent_reconciles: int = typer.Option(4, help="ModelDeployments reconciled at once."),
+    heartbeat_seconds: float = typer.Option(60.0, hidden=True, help="Seconds between status heartbeats."),
+    download_job_image: str = typer.Option("", help="Dynamo: image of the model download Job."),
+    zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
+    zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
+) -> None:
+    """Run one provider controller: register its InferenceProviderConfig and run the ModelDeployments selected for it."""
+    import asyncio
+
+    from airunway.kube import ConfigError, LeaderElectionLost, configure_logging
+    from airunway.providers.app import ProviderOptions, UnknownProvider, run
+
+    configure_logging(zap_log_level, "text" if zap_encoder == "console" else "json")
+    options = ProviderOptions(
+        kubeconfig=str(kubeconfig) if kubeconfig else None,
+        metrics_bind_address=metrics_bind_address,
+        health_probe_bind_address=health_probe_bind_address,
+        leader_elect=leader_elect,
+        leader_election_namespace=leader_election_namespace,
+        metrics_secure=metrics_secure,
+        metrics_cert_path=metrics_cert_path,
+        max_concurrent_reconciles=max_concurrent_reconciles,
+        heartbeat=heartbeat_seconds,
+        extra={"download_job_image": download_job_image} if download_job_image else {},
+    )
+    try:
+        asyncio.run(run(name, options))
+    except (UnknownProvider, ConfigError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    except LeaderElectionLost as exc:
+        err.print(f"[red]error:[/red] {exc}; exiting so that the process is restarted")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -18,7 +18,7 @@ from airunway.controller.migration import migration_runnable
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
-from airunway.kube.manager import LeaderElection, Manager, MetricsServing
+from airunway.kube.manager import Manager, ManagerOptions
 
 log = logging.getLogger("airunway.controller")
 
@@ -32,26 +32,12 @@ class OptionsError(ValueError):
 
 
 @dataclass
-class ControllerOptions:
+class ControllerOptions(ManagerOptions):
     """The controller's settings, with upstream's flag defaults."""
 
-    kubeconfig: str | None = None
-    metrics_bind_address: str = "0"
-    health_probe_bind_address: str = ":8081"
-    leader_elect: bool = False
     leader_election_id: str = LEADER_ELECTION_ID
-    leader_election_namespace: str | None = None
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
-    metrics_secure: bool = True
-    metrics_cert_path: str = ""
-    metrics_cert_name: str = "tls.crt"
-    metrics_cert_key: str = "tls.key"
     enable_http2: bool = False
     enable_provider_selector: bool = True
-    max_concurrent_reconciles: int = 4
-    watch_timeout: int | None = None  # seconds a watch stays open before it is renewed (default: 5–10 min)
     enable_webhooks: bool = True
     webhook_port: int = 9443
     webhook_host: str = ""
@@ -100,29 +86,7 @@ def build_manager(
     client: Client, options: ControllerOptions, *, provider_configs_installed: bool = True
 ) -> tuple[Manager, ModelDeploymentReconciler]:
     """The manager with the reconciler (and, when enabled, the webhooks) registered, not yet running."""
-    leader_election = None
-    if options.leader_elect:
-        leader_election = LeaderElection(
-            options.leader_election_id,
-            namespace=options.leader_election_namespace or options.pod_namespace or None,
-            lease_duration=options.lease_duration,
-            renew_deadline=options.renew_deadline,
-            retry_period=options.retry_period,
-        )
-    metrics = MetricsServing(
-        address=options.metrics_bind_address,
-        secure=options.metrics_secure,
-        cert_dir=Path(options.metrics_cert_path) if options.metrics_cert_path else None,
-        cert_name=options.metrics_cert_name,
-        key_name=options.metrics_cert_key,
-    )
-    manager = Manager(
-        client,
-        leader_election=leader_election,
-        health_address=options.health_probe_bind_address,
-        metrics=metrics,
-        watch_timeout=options.watch_timeout,
-    )
+    manager = options.manager(client, options.leader_election_id, options.pod_namespace)
     manager.add_runnable(migration_runnable(client), name="legacy provider config migration", needs_leader=True)
     reconciler = ModelDeploymentReconciler(
         client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector,

@@ -285,3 +285,46 @@ class Manager:
             await asyncio.gather(elector_task, return_exceptions=True)
             if self.leader_election and self.leader_election.release_on_stop:
                 await self.elector.release()
+
+
+@dataclass
+class ManagerOptions:
+    """The settings every controller process shares (flags of the same names), and the manager they make."""
+
+    kubeconfig: str | None = None
+    metrics_bind_address: str = "0"
+    health_probe_bind_address: str = ":8081"
+    leader_elect: bool = False
+    leader_election_namespace: str | None = None
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    metrics_secure: bool = True
+    metrics_cert_path: str = ""
+    metrics_cert_name: str = "tls.crt"
+    metrics_cert_key: str = "tls.key"
+    max_concurrent_reconciles: int = 4
+    watch_timeout: int | None = None  # seconds a watch stays open before it is renewed (default: 5–10 min)
+
+    def manager(self, client: Client, lease_name: str, lease_namespace: str | None = None) -> Manager:
+        """A manager for ``client`` with these settings; ``lease_name`` names the leader-election Lease."""
+        leader_election = None
+        if self.leader_elect:
+            leader_election = LeaderElection(
+                lease_name,
+                namespace=self.leader_election_namespace or lease_namespace or None,
+                lease_duration=self.lease_duration,
+                renew_deadline=self.renew_deadline,
+                retry_period=self.retry_period,
+            )
+        metrics = MetricsServing(
+            address=self.metrics_bind_address,
+            secure=self.metrics_secure,
+            cert_dir=Path(self.metrics_cert_path) if self.metrics_cert_path else None,
+            cert_name=self.metrics_cert_name,
+            key_name=self.metrics_cert_key,
+        )
+        return Manager(
+            client, leader_election=leader_election, health_address=self.health_probe_bind_address,
+            metrics=metrics, watch_timeout=self.watch_timeout,
+        )

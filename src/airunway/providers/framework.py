@@ -1,0 +1,537 @@
+"""The contract every provider controller shares (reference providers.md §0), on the controller runtime.
+
+A provider subclasses :class:`ProviderReconciler` and fills in what differs:
+
+* ``name`` / ``display`` (``"vllm"`` / ``"vLLM"``: messages say "Configuration compatible with vLLM"),
+* :meth:`~ProviderReconciler.check_compatibility` — why it cannot run a deployment, or None,
+* :meth:`~ProviderReconciler.transform` — the objects to create for a deployment (the first is the primary one),
+* :meth:`~ProviderReconciler.status_of` — the deployment's phase, message, replicas and endpoint from the
+  primary object, and optionally :meth:`~ProviderReconciler.prepare` (extra steps before the transform) and
+  :meth:`~ProviderReconciler.handle_deletion`.
+
+The base class runs the reconcile skeleton in upstream's order: only deployments whose ``status.provider.name`` is
+this provider, nothing while paused, the finalizer ``airunway.ai/<name>-provider`` first, then compatibility,
+transform, apply (server-side apply, refusing objects another owner holds), status sync, and a requeue every 30 s
+that also puts back manual edits. Deletion marks the deployment Terminating, deletes what it owns, and drops the
+finalizer once it is gone, or after five minutes whatever happens. Status is written as a JSON merge patch of what
+changed, so the core controller's fields are never overwritten.
+
+:class:`Registration` keeps the provider's InferenceProviderConfig applied and its status (ready, version,
+heartbeat) current, and marks it not ready when the process stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from airunway.api.common import now
+from airunway.api.constants import ANNOTATION_RECONCILE_PAUSED, ConditionType, Reason
+from airunway.api.modeldeployment import DeploymentPhase, EndpointStatus, ModelDeployment, ReplicaStatus
+from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
+from airunway.controller.admission import get_path
+from airunway.controller.reconciler import merge_patch
+from airunway.kube.client import Client
+from airunway.kube.controller import Controller, Predicate, Result
+from airunway.kube.errors import Conflict, NotFound
+from airunway.kube.informer import Cache
+from airunway.kube.resources import Key, Resource
+
+log = logging.getLogger("airunway.providers")
+
+FINALIZER_TIMEOUT = 300.0  # seconds from deletionTimestamp after which the finalizer is dropped regardless
+RESYNC_PERIOD = 30.0  # status sync and drift correction
+DELETION_POLL = 5.0
+DELETION_RETRY = 10.0
+HEARTBEAT_PERIOD = 60.0
+SHIM_VERSION = "dev"  # replaced by the release build
+
+BLOCKED_OVERRIDE_KEYS = ("apiVersion", "kind", "metadata", "status")
+
+
+class TransformError(ValueError):
+    """The deployment cannot be rendered into this provider's objects (message says why)."""
+
+
+class ResourceConflictError(Exception):
+    """An object of the wanted name exists and is not owned by this deployment."""
+
+
+@dataclass
+class ObservedStatus:
+    """What the primary object says about the deployment (reference §0.4 step 11)."""
+
+    phase: str
+    message: str = ""
+    replicas: ReplicaStatus | None = None
+    endpoint: EndpointStatus | None = None
+
+
+@dataclass
+class Owned:
+    """One object a deployment owns: where it lives and its name."""
+
+    resource: Resource
+    name: str
+    namespace: str
+
+
+# --------------------------------------------------------------------------------------------- small helpers
+
+
+def provider_version(name: str) -> str:
+    return f"{name}-provider:{SHIM_VERSION}"
+
+
+def owner_reference(md: Mapping[str, Any]) -> dict[str, Any]:
+    meta = md["metadata"]
+    return {
+        "apiVersion": md.get("apiVersion", MODEL_DEPLOYMENTS.api_version),
+        "kind": md.get("kind", MODEL_DEPLOYMENTS.kind),
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def owned_by(obj: Mapping[str, Any], uid: str) -> bool:
+    return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def describe_owners(obj: Mapping[str, Any]) -> str:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    if not refs:
+        return "no owner references"
+    return ", ".join(f"owned by {r.get('kind')}/{r.get('name')} (uid {r.get('uid')})" for r in refs)
+
+
+def deep_merge(base: Any, overlay: Any) -> Any:
+    """``overlay`` merged into ``base``: maps merge recursively, anything else (lists included) replaces."""
+    if isinstance(base, Mapping) and isinstance(overlay, Mapping):
+        merged = dict(base)
+        for key, value in overlay.items():
+            merged[key] = deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(overlay)
+
+
+def apply_overrides(obj: dict[str, Any], overrides: Any) -> dict[str, Any]:
+    """``spec.provider.overrides`` deep-merged into a rendered object; top-level identity keys are refused."""
+    if overrides is None:
+        return obj
+    if isinstance(overrides, (str, bytes)):
+        try:
+            overrides = json.loads(overrides)
+        except ValueError as exc:
+            raise TransformError(f"invalid provider overrides: {exc}") from exc
+    if not isinstance(overrides, Mapping):
+        raise TransformError("invalid provider overrides: must be a JSON object")
+    for key in BLOCKED_OVERRIDE_KEYS:
+        if key in overrides:
+            raise TransformError(f'overriding "{key}" is not allowed')
+    return deep_merge(obj, overrides)
+
+
+def sorted_engine_args(args: Mapping[str, str] | None) -> list[str]:
+    """``spec.engine.args`` as flags, keys sorted: ``--key value``, or ``--key`` for an empty value."""
+    flags: list[str] = []
+    for key in sorted(args or {}):
+        validate_engine_arg_key(key)
+        flags.append(f"--{key}")
+        if args[key]:
+            flags.append(args[key])
+    return flags
+
+
+def validate_engine_arg_key(key: str) -> None:
+    if not key or key[0] == "-" or not all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        raise TransformError(
+            f'invalid engine arg key "{key}": must contain only alphanumeric characters, hyphens, and underscores'
+        )
+
+
+def render_env(md: ModelDeployment) -> list[dict[str, Any]]:
+    """``spec.env`` (value, or a secret key reference) and ``HF_TOKEN`` from the HuggingFace token secret."""
+    env: list[dict[str, Any]] = []
+    for var in md.spec.env or []:
+        item: dict[str, Any] = {"name": var.name}
+        if var.value:
+            item["value"] = var.value
+        ref = var.value_from.secret_key_ref if var.value_from else None
+        if ref is not None:
+            item["valueFrom"] = {"secretKeyRef": {"name": ref.name, "key": ref.key}}
+        env.append(item)
+    secret = md.spec.secrets.hugging_face_token if md.spec.secrets else None
+    if secret:
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "HF_TOKEN"}}})
+    return env
+
+
+def standard_labels(md: ModelDeployment) -> dict[str, str]:
+    """Labels on every object a provider creates: managed-by, the deployment, and the user's airunway.ai/ labels."""
+    labels = {k: v for k, v in (md.metadata.labels or {}).items() if k.startswith("airunway.ai/")}
+    labels.update({"airunway.ai/managed-by": "airunway", "airunway.ai/deployment": md.name})
+    return labels
+
+
+# --------------------------------------------------------------------------------------------- the reconciler
+
+
+class ProviderReconciler:
+    """The shared reconcile skeleton; subclasses provide the provider-specific steps."""
+
+    name: ClassVar[str]
+    display: ClassVar[str]
+    primary: ClassVar[Resource]
+    """The resource of the primary object (its status drives the deployment's)."""
+    owned: ClassVar[Sequence[Resource]] = ()
+    """Every resource kind the provider creates (watched, so changes and deletions are put back)."""
+
+    def __init__(self, client: Client, cache: Cache) -> None:
+        self.client = client
+        self.cache = cache
+
+    @property
+    def finalizer(self) -> str:
+        return f"airunway.ai/{self.name}-provider"
+
+    @property
+    def field_manager(self) -> str:
+        return f"{self.name}-provider"
+
+    # -- hooks -----------------------------------------------------------------------------------------------
+
+    def check_compatibility(self, md: ModelDeployment) -> str | None:
+        """Why this provider cannot run ``md`` (the deployment is marked Failed), or None."""
+        return None
+
+    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+        """Steps before the transform (storage, image resolution…); a Result ends the reconcile there."""
+        return None
+
+    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        """The objects for ``md``, primary first. Raise :class:`TransformError` when it cannot be rendered."""
+        raise NotImplementedError
+
+    def status_of(self, md: ModelDeployment, primary: dict[str, Any]) -> ObservedStatus:
+        """The deployment's state as the primary object shows it."""
+        raise NotImplementedError
+
+    def deletion_targets(self, md: ModelDeployment) -> list[Owned]:
+        """The objects to delete (in order) when the deployment is deleted; by default the primary one."""
+        return [Owned(self.primary, self.primary_name(md), md.namespace)]
+
+    def primary_name(self, md: ModelDeployment) -> str:
+        return md.name
+
+    async def observe_extra(self, md: ModelDeployment, primary: dict[str, Any], observed: ObservedStatus) -> None:
+        """A chance to refine the observed status with more reads (e.g. why pods do not schedule)."""
+
+    # -- wiring ------------------------------------------------------------------------------------------------
+
+    def predicate(self) -> Predicate:
+        """Deployments this provider is concerned with: selected for it, naming it, or carrying its finalizer."""
+
+        def mine(obj: Mapping[str, Any]) -> bool:
+            return (
+                get_path(obj, "status", "provider", "name") == self.name
+                or get_path(obj, "spec", "provider", "name") == self.name
+                or self.finalizer in ((obj.get("metadata") or {}).get("finalizers") or [])
+            )
+
+        return Predicate(create=mine, update=lambda old, new: mine(old) or mine(new), delete=mine)
+
+    def setup(self, controller: Controller) -> Controller:
+        for resource in self.owned:
+            controller.owns(resource)
+        return controller
+
+    # -- reconcile ---------------------------------------------------------------------------------------------
+
+    async def __call__(self, key: Key) -> Result | None:
+        return await self.reconcile(key)
+
+    async def reconcile(self, key: Key) -> Result | None:
+        raw = self.cache.get(MODEL_DEPLOYMENTS, key)
+        if raw is None:
+            return None
+        if get_path(raw, "status", "provider", "name") != self.name:
+            return None
+        if (raw["metadata"].get("annotations") or {}).get(ANNOTATION_RECONCILE_PAUSED) == "true":
+            return None
+        try:
+            md = ModelDeployment.model_validate(raw)
+        except ValidationError as exc:
+            log.warning("cannot read ModelDeployment", extra={"key": str(key), "error": str(exc).splitlines()[0]})
+            return None
+        if md.metadata.deletion_timestamp:
+            return await self._delete(md, raw)
+        if self.finalizer not in (md.metadata.finalizers or []):
+            raw["metadata"]["finalizers"] = [*(raw["metadata"].get("finalizers") or []), self.finalizer]
+            await self.client.update(MODEL_DEPLOYMENTS, raw)
+            return Result(requeue=True)
+
+        base = md.status.to_dict()
+        try:
+            return await self._reconcile(md, raw)
+        finally:
+            await self.write_status(md, base)
+
+    async def _reconcile(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+        status = md.status
+        if problem := self.check_compatibility(md):
+            self.condition(md, ConditionType.PROVIDER_COMPATIBLE, False, Reason.INCOMPATIBLE_CONFIGURATION, problem)
+            status.phase, status.message = DeploymentPhase.FAILED.value, problem
+            return None
+        self.condition(md, ConditionType.PROVIDER_COMPATIBLE, True, Reason.COMPATIBILITY_VERIFIED,
+                       f"Configuration compatible with {self.display}")
+        if (early := await self.prepare(md, raw)) is not None:
+            return early
+        try:
+            objects = self.transform(md, raw)
+        except TransformError as exc:
+            message = f"Failed to generate {self.display} resources: {exc}"
+            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.TRANSFORM_FAILED, message)
+            status.phase, status.message = DeploymentPhase.FAILED.value, message
+            return None
+        try:
+            for obj in objects:
+                await self.apply(md, obj)
+        except ResourceConflictError as exc:
+            self.condition(md, ConditionType.READY, False, Reason.RESOURCE_CONFLICT, str(exc))
+            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.RESOURCE_CONFLICT, str(exc))
+            status.phase, status.message = DeploymentPhase.FAILED.value, str(exc)
+            return None
+        except Conflict:
+            return Result(requeue=True)
+        except Exception as exc:  # noqa: BLE001 - reported in status, retried with backoff
+            message = f"Failed to create/update resource: {exc}"
+            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.CREATE_FAILED, message)
+            status.phase, status.message = DeploymentPhase.FAILED.value, message
+            raise
+
+        self.condition(md, ConditionType.RESOURCE_CREATED, True, Reason.RESOURCE_CREATED,
+                       f"{self.display} resources created successfully")
+        provider = status.provider
+        provider.resource_name = objects[0]["metadata"]["name"]
+        provider.resource_kind = objects[0]["kind"]
+
+        synced = await self.sync_status(md, objects[0])
+        if synced and status.phase not in (DeploymentPhase.RUNNING, DeploymentPhase.FAILED):
+            status.phase = DeploymentPhase.DEPLOYING.value
+            status.message = status.message or f"{self.display} created, waiting for pods to be ready"
+        return Result(requeue_after=RESYNC_PERIOD)
+
+    async def sync_status(self, md: ModelDeployment, rendered: dict[str, Any]) -> bool:
+        """Copy the primary object's state into ``md.status``; False when it could not be read."""
+        meta = rendered["metadata"]
+        try:
+            primary = await self.client.get(self.primary, meta["name"], meta.get("namespace"))
+        except Exception as exc:  # noqa: BLE001 - logged; the next resync tries again
+            log.warning("could not read the primary object", extra={"key": f"{md.namespace}/{md.name}", "error": str(exc)})
+            return False
+        observed = self.status_of(md, primary)
+        await self.observe_extra(md, primary, observed)
+        status = md.status
+        status.phase = observed.phase
+        message = observed.message
+        if not message and observed.phase == DeploymentPhase.RUNNING:
+            message = f"{self.display} created, pods are ready"
+        if not message and observed.phase not in (DeploymentPhase.RUNNING, DeploymentPhase.FAILED):
+            message = f"{self.display} created, waiting for pods to be ready"
+        status.message = message
+        if observed.replicas is not None:
+            status.replicas = observed.replicas
+        if observed.endpoint is not None:
+            status.endpoint = observed.endpoint
+        if observed.phase == DeploymentPhase.RUNNING:
+            self.condition(md, ConditionType.READY, True, Reason.DEPLOYMENT_READY, "All replicas are ready")
+        elif observed.phase == DeploymentPhase.FAILED:
+            self.condition(md, ConditionType.READY, False, Reason.DEPLOYMENT_FAILED, message)
+        else:
+            self.condition(md, ConditionType.READY, False, Reason.DEPLOYMENT_IN_PROGRESS, "Deployment is in progress")
+        return True
+
+    async def apply(self, md: ModelDeployment, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply ``obj`` (forcing our fields back), unless someone else owns an object of that name."""
+        meta = obj["metadata"]
+        resource = await self.client.resource_for(obj["apiVersion"], obj["kind"])
+        existing = await self.client.get_or_none(resource, meta["name"], meta.get("namespace"))
+        if existing is not None and not owned_by(existing, md.metadata.uid or ""):
+            raise ResourceConflictError(
+                f"resource {meta.get('namespace')}/{meta['name']} exists but is not managed by this "
+                f"ModelDeployment ({describe_owners(existing)})"
+            )
+        return await self.client.apply(obj, field_manager=self.field_manager, force=True, resource=resource)
+
+    def condition(self, md: ModelDeployment, type_: str, ok: bool, reason: str, message: str) -> None:
+        md.status.set_condition(type_, "True" if ok else "False", reason, message,
+                                observed_generation=md.metadata.generation)
+
+    async def write_status(self, md: ModelDeployment, base: dict[str, Any]) -> None:
+        patch = merge_patch(base, md.status.to_dict())
+        if patch:
+            try:
+                await self.client.patch_merge(MODEL_DEPLOYMENTS, md.name, {"status": patch}, md.namespace,
+                                              subresource="status")
+            except NotFound:
+                pass
+
+    # -- deletion ----------------------------------------------------------------------------------------------
+
+    async def _delete(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+        if self.finalizer not in (md.metadata.finalizers or []):
+            return None
+        if md.status.phase != DeploymentPhase.TERMINATING:
+            base = md.status.to_dict()
+            md.status.phase = DeploymentPhase.TERMINATING.value
+            try:
+                await self.write_status(md, base)
+            except Exception as exc:  # noqa: BLE001 - cleanup goes on
+                log.warning("could not mark the deployment Terminating", extra={"error": str(exc)})
+        try:
+            remaining = await self.handle_deletion(md)
+        except Exception as exc:  # noqa: BLE001
+            if self._deletion_timed_out(md):
+                log.warning("cleanup failed past the finalizer timeout; removing the finalizer",
+                            extra={"key": f"{md.namespace}/{md.name}", "error": str(exc)})
+                await self.remove_finalizer(raw)
+                return None
+            log.warning("cleanup failed; retrying", extra={"key": f"{md.namespace}/{md.name}", "error": str(exc)})
+            return Result(requeue_after=DELETION_RETRY)
+        if remaining and not self._deletion_timed_out(md):
+            return Result(requeue_after=DELETION_POLL)
+        await self.remove_finalizer(raw)
+        return None
+
+    async def handle_deletion(self, md: ModelDeployment) -> bool:
+        """Delete the owned objects; True while some still exist. Objects not owned by ``md`` are left alone."""
+        remaining = False
+        for target in self.deletion_targets(md):
+            try:
+                obj = await self.client.get(target.resource, target.name, target.namespace)
+            except NotFound:
+                continue
+            if not owned_by(obj, md.metadata.uid or ""):
+                continue
+            remaining = True
+            if not (obj.get("metadata") or {}).get("deletionTimestamp"):
+                await self.client.delete(target.resource, target.name, target.namespace, ignore_not_found=True)
+        return remaining
+
+    def _deletion_timed_out(self, md: ModelDeployment) -> bool:
+        deleted = md.metadata.deletion_timestamp
+        return isinstance(deleted, datetime) and (datetime.now(timezone.utc) - deleted).total_seconds() > FINALIZER_TIMEOUT
+
+    async def remove_finalizer(self, raw: dict[str, Any]) -> None:
+        for _ in range(5):
+            finalizers = raw["metadata"].get("finalizers") or []
+            if self.finalizer not in finalizers:
+                return
+            raw["metadata"]["finalizers"] = [f for f in finalizers if f != self.finalizer]
+            try:
+                await self.client.update(MODEL_DEPLOYMENTS, raw)
+                return
+            except NotFound:
+                return
+            except Conflict:
+                meta = raw["metadata"]
+                raw = await self.client.get(MODEL_DEPLOYMENTS, meta["name"], meta["namespace"])
+        raise Conflict(409, "Conflict", "could not remove the finalizer after 5 attempts")
+
+
+# --------------------------------------------------------------------------------------------- registration
+
+
+@dataclass
+class ProviderConfig:
+    """What a provider registers: its InferenceProviderConfig spec and annotations, and how readiness is judged."""
+
+    name: str
+    spec: dict[str, Any]
+    annotations: dict[str, str] = field(default_factory=dict)
+    upstream_crd_version: str | None = None
+    readiness: Callable[[Client], Awaitable[bool]] | None = None
+    """None: always ready while the process runs."""
+
+
+class Registration:
+    """Applies the provider's InferenceProviderConfig, heartbeats its status, and marks it not ready on stop."""
+
+    def __init__(self, client: Client, config: ProviderConfig, heartbeat: float = HEARTBEAT_PERIOD) -> None:
+        self.client = client
+        self.config = config
+        self.heartbeat = heartbeat
+
+    async def register(self) -> None:
+        cfg = self.config
+        existing = await self.client.get_or_none(INFERENCE_PROVIDER_CONFIGS, cfg.name)
+        if existing is None:
+            obj = {
+                "apiVersion": INFERENCE_PROVIDER_CONFIGS.api_version,
+                "kind": INFERENCE_PROVIDER_CONFIGS.kind,
+                "metadata": {"name": cfg.name, "annotations": dict(cfg.annotations)},
+                "spec": copy.deepcopy(cfg.spec),
+            }
+            await self.client.create(INFERENCE_PROVIDER_CONFIGS, obj)
+        else:
+            existing["spec"] = copy.deepcopy(cfg.spec)
+            existing["metadata"]["annotations"] = {**(existing["metadata"].get("annotations") or {}), **cfg.annotations}
+            await self.client.update(INFERENCE_PROVIDER_CONFIGS, existing)
+        await self.write_status(await self.is_ready())
+
+    async def is_ready(self) -> bool:
+        if self.config.readiness is None:
+            return True
+        try:
+            return await self.config.readiness(self.client)
+        except Exception as exc:  # noqa: BLE001 - not ready, and say why
+            log.warning("readiness check failed", extra={"provider": self.config.name, "error": str(exc)})
+            return False
+
+    async def write_status(self, ready: bool) -> None:
+        status: dict[str, Any] = {
+            "ready": ready,
+            "version": provider_version(self.config.name),
+            "lastHeartbeat": now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if self.config.upstream_crd_version:
+            status["upstreamCRDVersion"] = self.config.upstream_crd_version
+        await self.client.patch_merge(INFERENCE_PROVIDER_CONFIGS, self.config.name, {"status": status},
+                                      subresource="status")
+
+    async def run(self) -> None:
+        """Register, then heartbeat until cancelled; on the way out mark the provider not ready."""
+        await self.register()
+        try:
+            while True:
+                await asyncio.sleep(self.heartbeat)
+                try:
+                    await self.write_status(await self.is_ready())
+                except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                    log.warning("heartbeat failed", extra={"provider": self.config.name, "error": str(exc)})
+        finally:
+            try:
+                await asyncio.shield(self.write_status(False))
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not mark the provider not ready", extra={"provider": self.config.name,
+                                                                              "error": str(exc)})
+
+
+async def crd_served(client: Client, api_version: str, kind: str) -> bool:
+    """Whether the API server serves ``kind`` in ``api_version`` (its CRD is installed)."""
+    try:
+        await client.resource_for(api_version, kind)
+    except NotFound:
+        return False
+    return True
+
