@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from airunway.api.common import now
 from airunway.api.constants import ANNOTATION_RECONCILE_PAUSED, ConditionType, Reason
 from airunway.api.modeldeployment import DeploymentPhase, EndpointStatus, ModelDeployment, ReplicaStatus
-from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
+from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS, owner_reference  # noqa: F401 - re-exported for providers
 from airunway.controller.admission import get_path
 from airunway.controller.reconciler import merge_patch
 from airunway.kube.client import Client
@@ -89,18 +89,6 @@ class Owned:
 
 def provider_version(name: str) -> str:
     return f"{name}-provider:{SHIM_VERSION}"
-
-
-def owner_reference(md: Mapping[str, Any]) -> dict[str, Any]:
-    meta = md["metadata"]
-    return {
-        "apiVersion": md.get("apiVersion", MODEL_DEPLOYMENTS.api_version),
-        "kind": md.get("kind", MODEL_DEPLOYMENTS.kind),
-        "name": meta["name"],
-        "uid": meta["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
 
 
 def owned_by(obj: Mapping[str, Any], uid: str) -> bool:
