@@ -114,6 +114,9 @@ def controller(
     patch_gateway_allowed_routes: bool = _flag(
         True, "--patch-gateway-allowed-routes", "Let Gateways accept routes from namespaces with ModelDeployments."
     ),
+    gateway_detection_interval: float = typer.Option(
+        60.0, hidden=True, help="Seconds before asking again whether the Gateway API Inference Extension is installed."
+    ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
     zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
 ) -> None:
@@ -156,6 +159,7 @@ def controller(
         epp_service_port=epp_service_port,
         epp_image=epp_image,
         patch_gateway_allowed_routes=patch_gateway_allowed_routes,
+        gateway_detection_interval=gateway_detection_interval,
     )
     try:
         asyncio.run(run(options))

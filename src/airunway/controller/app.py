@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
+from airunway.controller.gateway import Detector, GatewayIntegration, GatewaySettings
+from airunway.controller.gateway.detector import NEGATIVE_RECHECK_SECONDS
 from airunway.controller.metrics import default_metrics
 from airunway.controller.migration import migration_runnable
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
@@ -51,6 +53,7 @@ class ControllerOptions(ManagerOptions):
     epp_service_port: int = 9002
     epp_image: str = ""
     patch_gateway_allowed_routes: bool = True
+    gateway_detection_interval: float = NEGATIVE_RECHECK_SECONDS
 
     @classmethod
     def from_environment(cls, **values: object) -> "ControllerOptions":
@@ -88,14 +91,23 @@ def build_manager(
     """The manager with the reconciler (and, when enabled, the webhooks) registered, not yet running."""
     manager = options.manager(client, options.leader_election_id, options.pod_namespace)
     manager.add_runnable(migration_runnable(client), name="legacy provider config migration", needs_leader=True)
+    gateway = GatewayIntegration(
+        client, manager.cache, Detector(client, recheck=options.gateway_detection_interval),
+        GatewaySettings(
+            gateway_name=options.gateway_name, gateway_namespace=options.gateway_namespace,
+            epp_service_port=options.epp_service_port, epp_image=options.epp_image,
+            patch_gateway_allowed_routes=options.patch_gateway_allowed_routes,
+        ),
+    )
     reconciler = ModelDeploymentReconciler(
         client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector,
-        provider_configs_installed=provider_configs_installed,
+        provider_configs_installed=provider_configs_installed, gateway=gateway,
     )
     controller = manager.controller(
         CONTROLLER_NAME, reconciler, for_=MODEL_DEPLOYMENTS, workers=options.max_concurrent_reconciles
     )
     reconciler.setup(controller)
+    manager.add_runnable(reconciler.follow_gateway_apis, name="gateway API detection", needs_leader=True)
     return manager, reconciler
 
 

@@ -9,11 +9,13 @@ against the object as read, so the fields provider controllers write are never t
 Selection and validation failures are recorded in status and conditions and end the reconcile without a retry:
 the next change of the deployment or of a provider config brings it back. Only API failures are retried.
 
-Gateway wiring (reference §7) is not part of this reconciler yet.
+A deployment the providers report Running is then routed through the Gateway (see :mod:`airunway.controller.gateway`)
+unless its gateway is turned off, in which case what was created for it is removed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -34,9 +36,11 @@ from airunway.api.constants import (
 )
 from airunway.api.modeldeployment import DeploymentPhase, ImageStatus, ModelDeployment, ProviderStatus
 from airunway.api.providerconfig import InferenceProviderConfig
-from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
+from airunway.api.resources import INFERENCE_POOLS, INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.controller.admission import get_path, schema_errors
 from airunway.controller.fielderrors import aggregate_message
+from airunway.controller.gateway import GatewayIntegration, GatewayStepError
+from airunway.controller.gateway.integration import gateway_explicitly
 from airunway.controller.metrics import DeploymentMetrics
 from airunway.controller.selection import (
     EXPLICIT_PROVIDER_REASON,
@@ -48,7 +52,7 @@ from airunway.controller.validation import validate_spec
 from airunway.kube.controller import Controller, Predicate
 from airunway.kube.informer import Cache
 from airunway.kube.client import Client
-from airunway.kube.errors import NotFound
+from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.resources import Key
 
 log = logging.getLogger("airunway.controller")
@@ -102,23 +106,44 @@ class ModelDeploymentReconciler:
         metrics: DeploymentMetrics,
         enable_provider_selector: bool = True,
         provider_configs_installed: bool = True,
+        gateway: GatewayIntegration | None = None,
     ) -> None:
-        """``provider_configs_installed`` False (their CRD is missing): reconcile as if none were registered."""
+        """``provider_configs_installed`` False (their CRD is missing): reconcile as if none were registered.
+        ``gateway`` None: no Gateway integration."""
         self.client = client
         self.cache = cache
         self.metrics = metrics
         self.enable_provider_selector = enable_provider_selector
         self.provider_configs = ProviderConfigs(cache) if provider_configs_installed else None
+        self.gateway = gateway
+        self.controller: Controller | None = None
+        self._watching_pools = False
 
     # -- wiring --------------------------------------------------------------------------------------------
 
     def setup(self, controller: Controller) -> Controller:
         """Watch provider configs on ``controller`` (created for ModelDeployments with this reconcile)."""
+        self.controller = controller
         if self.provider_configs is None:
             return controller
         return controller.watches(
             INFERENCE_PROVIDER_CONFIGS, self.deployments_affected_by, predicates=[provider_config_changed()]
         )
+
+    async def follow_gateway_apis(self) -> None:
+        """Runs beside the controller: once the Gateway APIs are served (at start or when installed later),
+        watch the InferencePools the deployments own and reconcile every Running deployment."""
+        if self.gateway is None or self.controller is None:
+            return
+        detector = self.gateway.detector
+        while not await detector.available():
+            await asyncio.sleep(max(detector.recheck, 1.0))
+        if not self._watching_pools:
+            self._watching_pools = True
+            self.controller.owns(INFERENCE_POOLS)
+        for md in self.cache.list(MODEL_DEPLOYMENTS, copy=False):
+            if get_path(md, "status", "phase") == DeploymentPhase.RUNNING.value:
+                self.controller.enqueue(Key.of(md))
 
     def deployments_affected_by(self, config: Mapping[str, Any]) -> list[Key]:
         """The deployments a change of ``config`` can affect: those naming it, those it was selected for, and
@@ -142,10 +167,13 @@ class ModelDeploymentReconciler:
         obj = self.cache.get(MODEL_DEPLOYMENTS, key, copy=False)
         if obj is None:
             self.metrics.forget(key)
+            if self.gateway:
+                await self.gateway.deployment_gone(key.namespace)
             return None
         meta = obj["metadata"]
         if meta.get("deletionTimestamp"):
-            return None  # owner references clean up; nothing to write on the way out
+            await self._remove_routing(key, obj)  # nothing else to write on the way out
+            return None
         if (meta.get("annotations") or {}).get(ANNOTATION_RECONCILE_PAUSED) == "true":
             return None
 
@@ -156,6 +184,8 @@ class ModelDeploymentReconciler:
             return None
         base = md.status.to_dict()
         error_type = self._reconcile(md)
+        if error_type is None and self.gateway and md.status.phase == DeploymentPhase.RUNNING.value:
+            error_type = await self._route(key, obj, md)
         await self._patch_status(key, base, md.status.to_dict())
 
         provider = (md.status.provider.name if md.status.provider else None) or ""
@@ -237,6 +267,43 @@ class ModelDeploymentReconciler:
                 condition(ConditionType.PROVIDER_SELECTED, False, Reason.NO_PROVIDER, MESSAGE_NO_PROVIDER)
                 status.message = MESSAGE_NO_PROVIDER
         return None
+
+    # -- Gateway routing ---------------------------------------------------------------------------------
+
+    async def _route(self, key: Key, obj: Mapping[str, Any], md: ModelDeployment) -> str | None:
+        """Route a Running deployment through the Gateway (or undo it when turned off). Failures are recorded in
+        GatewayReady and counted, but do not fail the reconcile, except a provider-managed pool that does not exist
+        yet: that raises, so the deployment is retried with backoff (and its status is not written this time)."""
+        assert self.gateway is not None
+        configs = self.provider_configs.all() if self.provider_configs else []
+        try:
+            if gateway_explicitly(md, False):
+                await self.gateway.cleanup(obj, md, configs)
+            else:
+                await self.gateway.reconcile(obj, md, configs)
+        except NotFound:
+            self.gateway.detector.refresh()  # in case an API kind went away (CRDs uninstalled)
+            raise
+        except (ApiError, GatewayStepError) as exc:
+            log.warning("gateway routing failed", extra={"key": str(key), "error": str(exc)})
+            return "gateway"
+        return None
+
+    async def _remove_routing(self, key: Key, obj: Mapping[str, Any]) -> None:
+        if self.gateway is None or not self.gateway.detector.known_available():
+            return
+        try:
+            md = ModelDeployment.model_validate(obj)
+        except ValidationError:
+            return
+        configs = self.provider_configs.all() if self.provider_configs else []
+        try:
+            await self.gateway.cleanup(obj, md, configs)
+        except (ApiError, GatewayStepError) as exc:
+            log.warning("gateway cleanup failed", extra={"key": str(key), "error": str(exc)})
+            provider = _selected_provider(md)
+            if provider:
+                self.metrics.count_error(provider, "gateway")
 
     # -- writing -------------------------------------------------------------------------------------------
 
