@@ -1,0 +1,215 @@
+"""The core controller routes Running ModelDeployments through a Gateway with the Gateway API Inference Extension,
+on the sandbox with the real Gateway API and GAIE CRDs.
+
+The controller runs as a child process (no webhooks). A deployment is made Running the way a provider would: its
+status gets phase Running and the endpoint Service, and the Service selects a pod of the model.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import yaml
+
+from support import ControllerProcess, eventually, kget
+from workload import installed_providers
+
+GATEWAY_ADDRESS = "203.0.113.10"  # documentation range: written into status, never connected to
+MODEL_ID = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+@pytest.fixture(scope="module")
+def providers(sandbox):
+    yield from installed_providers(sandbox)
+
+
+@pytest.fixture(scope="module")
+def gateway(sandbox):
+    """One Gateway (the only one in the cluster) in its own namespace, with an address in its status."""
+    namespace, name = f"gw-{uuid.uuid4().hex[:8]}", "inference-gateway"
+    sandbox.kubectl("create", "namespace", namespace)
+    apply(sandbox, {
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"gatewayClassName": "test", "listeners": [
+            {"name": "http", "port": 80, "protocol": "HTTP"},
+            {"name": "alt", "port": 8080, "protocol": "HTTP"},
+        ]},
+    })
+    sandbox.kubectl("patch", "gateway", name, "-n", namespace, "--subresource=status", "--type=merge", "-p",
+                    json.dumps({"status": {"addresses": [{"type": "IPAddress", "value": GATEWAY_ADDRESS}]}}))
+    yield namespace, name
+    sandbox.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def controller(sandbox, providers, gateway, tmp_path_factory):
+    proc = ControllerProcess(sandbox, tmp_path_factory.mktemp("controller") / "controller.log")
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+def apply(sandbox, *docs: dict) -> None:
+    sandbox.kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", input=yaml.safe_dump_all(docs))
+
+
+def running_model(sandbox, namespace: str, name: str, gateway_spec: dict | None = None) -> None:
+    """A Direct vLLM ModelDeployment, its Service and pod, and the status a provider writes once it runs."""
+    spec = {"model": {"id": MODEL_ID}, "engine": {"type": "vllm"}, "provider": {"name": "vllm"},
+            "resources": {"gpu": {"count": 1}}}
+    if gateway_spec is not None:
+        spec["gateway"] = gateway_spec
+    selector = {"app": f"{name}-server"}
+    apply(sandbox,
+          {"apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
+           "metadata": {"name": name, "namespace": namespace}, "spec": spec},
+          {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+           "spec": {"selector": selector, "ports": [{"name": "http", "port": 8000, "targetPort": 8000}]}},
+          {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{name}-0", "namespace": namespace,
+                                                            "labels": selector},
+           "spec": {"containers": [{"name": "server", "image": "vllm/vllm-openai:v0.11.0"}]}})
+    eventually(lambda: (kget(sandbox, "modeldeployment", name, "-n", namespace).get("status") or {})
+               .get("provider"), timeout=30, what=f"{name} selected")
+    sandbox.kubectl("patch", "modeldeployment", name, "-n", namespace, "--subresource=status", "--type=merge",
+                    "-p", json.dumps({"status": {"phase": "Running", "endpoint": {"service": name, "port": 8000},
+                                                 "replicas": {"desired": 1, "ready": 1, "available": 1}}}))
+
+
+def get(sandbox, kind: str, name: str, namespace: str) -> dict | None:
+    found = sandbox.kubectl("get", kind, name, "-n", namespace, "-o", "json", "--ignore-not-found").stdout
+    return json.loads(found) if found.strip() else None
+
+
+def gateway_condition(sandbox, namespace: str, name: str) -> dict:
+    status = kget(sandbox, "modeldeployment", name, "-n", namespace).get("status") or {}
+    return next((c for c in status.get("conditions") or [] if c["type"] == "GatewayReady"), {})
+
+
+def admitted_namespaces(sandbox, gateway) -> list[list[str] | str]:
+    """Per listener: the namespaces admitted by name, or the ``from`` value when no selector is set."""
+    gw = kget(sandbox, "gateway", gateway[1], "-n", gateway[0])
+    out = []
+    for listener in gw["spec"]["listeners"]:
+        namespaces = (listener.get("allowedRoutes") or {}).get("namespaces") or {}
+        if namespaces.get("from") == "Selector":
+            out.append(namespaces["selector"]["matchExpressions"][0]["values"])
+        else:
+            out.append(namespaces.get("from", "Same"))
+    return out
+
+
+def test_running_model_gets_pool_picker_and_route_and_can_be_turned_off(sandbox, namespace, gateway, controller):
+    gw_namespace, gw_name = gateway
+    running_model(sandbox, namespace, "llama")
+
+    route = eventually(lambda: get(sandbox, "httproute", "llama", namespace), timeout=30, what="the HTTPRoute")
+    pool = get(sandbox, "inferencepool", "llama", namespace)
+    assert pool["spec"]["selector"]["matchLabels"] == {"airunway.ai/model-deployment": "llama"}
+    assert pool["spec"]["targetPorts"] == [{"number": 8000}]
+    assert pool["spec"]["endpointPickerRef"]["name"] == "llama-epp"
+    assert pool["metadata"]["ownerReferences"][0]["kind"] == "ModelDeployment"
+    rule = route["spec"]["rules"][0]
+    assert route["spec"]["parentRefs"][0]["name"] == gw_name
+    assert rule["matches"][0]["headers"] == [{"type": "Exact", "name": "X-Gateway-Model-Name", "value": MODEL_ID}]
+    assert rule["backendRefs"][0]["kind"] == "InferencePool" and rule["backendRefs"][0]["name"] == "llama"
+    for kind in ("deployment", "service", "configmap", "serviceaccount", "role", "rolebinding"):
+        assert get(sandbox, kind, "llama-epp", namespace), f"endpoint picker {kind}"
+    pod_labels = kget(sandbox, "pod", "llama-0", "-n", namespace)["metadata"]["labels"]
+    assert pod_labels["airunway.ai/model-deployment"] == "llama"
+
+    md = eventually(lambda: (m := kget(sandbox, "modeldeployment", "llama", "-n", namespace))
+                    .get("status", {}).get("gateway") and m, timeout=30, what="status.gateway")
+    assert md["status"]["gateway"] == {"endpoint": GATEWAY_ADDRESS, "modelName": MODEL_ID,
+                                       "gatewayNamespace": gw_namespace}
+    assert gateway_condition(sandbox, namespace, "llama")["reason"] == "GatewayConfigured"
+    assert md["metadata"]["annotations"]["airunway.ai/httproute-created"] == "true"
+    assert admitted_namespaces(sandbox, gateway) == [[namespace], [namespace]]
+
+    # A user who deletes the generated route is respected: a reconcile after it (a new generation observed)
+    # does not bring it back.
+    sandbox.kubectl("delete", "httproute", "llama", "-n", namespace)
+    sandbox.kubectl("patch", "modeldeployment", "llama", "-n", namespace, "--type=merge",
+                    "-p", json.dumps({"spec": {"env": [{"name": "TOUCHED", "value": "1"}]}}))
+    eventually(lambda: kget(sandbox, "modeldeployment", "llama", "-n", namespace)["status"]
+               .get("observedGeneration") == 2, what="generation 2 reconciled")
+    assert gateway_condition(sandbox, namespace, "llama")["reason"] == "GatewayConfigured"
+    assert get(sandbox, "httproute", "llama", namespace) is None
+
+    # Turning the gateway off removes everything and reverts the listeners.
+    sandbox.kubectl("patch", "modeldeployment", "llama", "-n", namespace, "--type=merge",
+                    "-p", json.dumps({"spec": {"gateway": {"enabled": False}}}))
+    eventually(lambda: gateway_condition(sandbox, namespace, "llama").get("reason") == "GatewayDisabled",
+               timeout=30, what="GatewayDisabled")
+    assert get(sandbox, "inferencepool", "llama", namespace) is None
+    assert get(sandbox, "deployment", "llama-epp", namespace) is None
+    md = kget(sandbox, "modeldeployment", "llama", "-n", namespace)
+    assert "gateway" not in md["status"]
+    assert "airunway.ai/httproute-created" not in (md["metadata"].get("annotations") or {})
+    assert admitted_namespaces(sandbox, gateway) == ["Same", "Same"]
+
+    # On again: the route comes back (the deletion record was dropped with the cleanup).
+    sandbox.kubectl("patch", "modeldeployment", "llama", "-n", namespace, "--type=merge",
+                    "-p", json.dumps({"spec": {"gateway": {"enabled": True}}}))
+    eventually(lambda: get(sandbox, "httproute", "llama", namespace), timeout=30, what="the HTTPRoute again")
+
+    # Deleting the deployment garbage-collects what it owned and reverts the listeners.
+    sandbox.kubectl("delete", "modeldeployment", "llama", "-n", namespace)
+    eventually(lambda: get(sandbox, "httproute", "llama", namespace) is None
+               and get(sandbox, "inferencepool", "llama", namespace) is None
+               and get(sandbox, "deployment", "llama-epp", namespace) is None,
+               timeout=60, what="garbage collection of the route, pool and picker")
+    eventually(lambda: admitted_namespaces(sandbox, gateway) == ["Same", "Same"], timeout=30,
+               what="the listeners reverted")
+
+
+def test_served_name_and_explicit_model_name(sandbox, namespace, gateway, controller):
+    running_model(sandbox, namespace, "named", {"modelName": "my-llama"})
+
+    def route_model() -> str | None:
+        route = get(sandbox, "httproute", "named", namespace)
+        return route and route["spec"]["rules"][0]["matches"][0]["headers"][0]["value"]
+
+    assert eventually(route_model, timeout=30, what="the route") == "my-llama"
+    status = eventually(lambda: kget(sandbox, "modeldeployment", "named", "-n", namespace)["status"].get("gateway"),
+                        what="status.gateway")
+    assert status["modelName"] == "my-llama"
+
+
+def test_two_namespaces_share_one_gateway(sandbox, gateway, controller):
+    namespaces = [f"t-{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    try:
+        for ns in namespaces:
+            sandbox.kubectl("create", "namespace", ns)
+            running_model(sandbox, ns, "model")
+        for ns in namespaces:
+            eventually(lambda ns=ns: get(sandbox, "httproute", "model", ns), timeout=30, what=f"the route in {ns}")
+        eventually(lambda: admitted_namespaces(sandbox, gateway) == [sorted(namespaces)] * 2, timeout=30,
+                   what="both namespaces admitted")
+
+        sandbox.kubectl("delete", "modeldeployment", "model", "-n", namespaces[0])
+        eventually(lambda: admitted_namespaces(sandbox, gateway) == [[namespaces[1]]] * 2, timeout=30,
+                   what="the first namespace released")
+        sandbox.kubectl("delete", "modeldeployment", "model", "-n", namespaces[1])
+        eventually(lambda: admitted_namespaces(sandbox, gateway) == ["Same", "Same"], timeout=30,
+                   what="the listeners reverted after the last one")
+    finally:
+        for ns in namespaces:
+            sandbox.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def test_gateway_off_when_not_running(sandbox, namespace, gateway, controller):
+    """A deployment that is not Running gets no routing objects."""
+    apply(sandbox, {"apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
+                    "metadata": {"name": "pending", "namespace": namespace},
+                    "spec": {"model": {"id": MODEL_ID}, "engine": {"type": "vllm"}, "provider": {"name": "vllm"},
+                             "resources": {"gpu": {"count": 1}}}})
+    status = eventually(lambda: kget(sandbox, "modeldeployment", "pending", "-n", namespace).get("status"),
+                        what="a status")
+    assert status["phase"] == "Pending"
+    assert get(sandbox, "inferencepool", "pending", namespace) is None
+    assert get(sandbox, "httproute", "pending", namespace) is None
