@@ -36,7 +36,7 @@ from airunway.api.constants import (
 )
 from airunway.api.modeldeployment import DeploymentPhase, ImageStatus, ModelDeployment, ProviderStatus
 from airunway.api.providerconfig import InferenceProviderConfig
-from airunway.api.resources import INFERENCE_POOLS, INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
+from airunway.api.resources import GATEWAYS, INFERENCE_POOLS, INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.controller.admission import get_path, schema_errors
 from airunway.controller.fielderrors import aggregate_message
 from airunway.controller.gateway import GatewayIntegration, GatewayStepError
@@ -132,7 +132,7 @@ class ModelDeploymentReconciler:
 
     async def follow_gateway_apis(self) -> None:
         """Runs beside the controller: once the Gateway APIs are served (at start or when installed later),
-        watch the InferencePools the deployments own and reconcile every Running deployment."""
+        watch the InferencePools the deployments own and the Gateways, and reconcile every Running deployment."""
         if self.gateway is None or self.controller is None:
             return
         detector = self.gateway.detector
@@ -141,9 +141,16 @@ class ModelDeploymentReconciler:
         if not self._watching_pools:
             self._watching_pools = True
             self.controller.owns(INFERENCE_POOLS)
-        for md in self.cache.list(MODEL_DEPLOYMENTS, copy=False):
-            if get_path(md, "status", "phase") == DeploymentPhase.RUNNING.value:
-                self.controller.enqueue(Key.of(md))
+            # A Gateway created, removed, relabelled or given an address changes where models are routed.
+            self.controller.watches(GATEWAYS, lambda _: self.running_deployments(), predicates=[gateway_changed()])
+        for key in self.running_deployments():
+            self.controller.enqueue(key)
+
+    def running_deployments(self) -> list[Key]:
+        return [
+            Key.of(md) for md in self.cache.list(MODEL_DEPLOYMENTS, copy=False)
+            if get_path(md, "status", "phase") == DeploymentPhase.RUNNING.value
+        ]
 
     def deployments_affected_by(self, config: Mapping[str, Any]) -> list[Key]:
         """The deployments a change of ``config`` can affect: those naming it, those it was selected for, and
@@ -337,6 +344,17 @@ def provider_config_changed() -> Predicate:
     def update(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         readiness_flipped = bool(get_path(old, "status", "ready")) != bool(get_path(new, "status", "ready"))
         return readiness_flipped or old.get("spec") != new.get("spec")
+
+    return Predicate(update=update)
+
+
+def gateway_changed() -> Predicate:
+    """Gateway updates that can change routing: labels (which Gateway is chosen) and addresses (the endpoint).
+    Listener changes are left out: the controller makes them itself."""
+
+    def update(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        return (get_path(old, "metadata", "labels") != get_path(new, "metadata", "labels")
+                or get_path(old, "status", "addresses") != get_path(new, "status", "addresses"))
 
     return Predicate(update=update)
 
