@@ -58,9 +58,12 @@ def apply(sandbox, *docs: dict) -> None:
     sandbox.kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", input=yaml.safe_dump_all(docs))
 
 
-def running_model(sandbox, namespace: str, name: str, gateway_spec: dict | None = None) -> None:
-    """A Direct vLLM ModelDeployment, its Service and pod, and the status a provider writes once it runs."""
-    spec = {"model": {"id": MODEL_ID}, "engine": {"type": "vllm"}, "provider": {"name": "vllm"},
+def running_model(
+    sandbox, namespace: str, name: str, gateway_spec: dict | None = None, provider: str = "vllm"
+) -> None:
+    """A vLLM ModelDeployment (Direct vLLM unless ``provider`` says otherwise), its Service and pod, and the status
+    a provider writes once it runs."""
+    spec = {"model": {"id": MODEL_ID}, "engine": {"type": "vllm"}, "provider": {"name": provider},
             "resources": {"gpu": {"count": 1}}}
     if gateway_spec is not None:
         spec["gateway"] = gateway_spec
@@ -213,3 +216,25 @@ def test_gateway_off_when_not_running(sandbox, namespace, gateway, controller):
     assert status["phase"] == "Pending"
     assert get(sandbox, "inferencepool", "pending", namespace) is None
     assert get(sandbox, "httproute", "pending", namespace) is None
+
+
+def test_provider_managed_pool_is_routed_to_once_it_exists(sandbox, namespace, gateway, controller):
+    """Dynamo manages its own InferencePool (``<name>-pool``): the controller creates no pool or picker, waits
+    (retrying) until the provider's pool exists, then routes to it."""
+    running_model(sandbox, namespace, "dyn", provider="dynamo")
+    # While the provider's pool is missing, no route and no controller pool.
+    eventually(lambda: "airunway.ai/model-deployment" in
+               kget(sandbox, "pod", "dyn-0", "-n", namespace)["metadata"]["labels"], what="the pod labelled")
+    assert get(sandbox, "httproute", "dyn", namespace) is None
+    apply(sandbox, {
+        "apiVersion": "inference.networking.k8s.io/v1", "kind": "InferencePool",
+        "metadata": {"name": "dyn-pool", "namespace": namespace},
+        "spec": {"selector": {"matchLabels": {"app": "dyn-server"}}, "targetPorts": [{"number": 8000}],
+                 "endpointPickerRef": {"name": "dyn-epp-by-dynamo", "port": {"number": 9002}}},
+    })
+    route = eventually(lambda: get(sandbox, "httproute", "dyn", namespace), timeout=60, what="the route")
+    assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == "dyn-pool"
+    assert get(sandbox, "inferencepool", "dyn", namespace) is None
+    assert get(sandbox, "deployment", "dyn-epp", namespace) is None
+    eventually(lambda: gateway_condition(sandbox, namespace, "dyn").get("reason") == "GatewayConfigured",
+               what="GatewayConfigured")
