@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 import time
-from typing import Callable, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
 T = TypeVar("T")
 
@@ -20,6 +21,20 @@ def eventually(check: Callable[[], T], timeout: float = 60, interval: float = 0.
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+async def until(check: Callable[[], Awaitable[T]], timeout: float = 30, interval: float = 0.1,
+                what: str = "condition") -> T:
+    """Await ``check()`` until it gives something truthy (returned) or ``timeout`` passes (AssertionError)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {value!r}")
+        await asyncio.sleep(interval)
 
 
 def kget(sandbox, *args: str) -> dict:
