@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from contextlib import asynccontextmanager
+import json
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import yaml
@@ -21,7 +23,7 @@ from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.kube import Client
 from airunway.providers.app import ProviderOptions, build_manager
 from airunway.providers.kuberay.config import RAY_SERVICES
-from support import DATA, until
+from support import DATA, eventually, until
 
 NAME = "kuberay"
 
@@ -43,9 +45,10 @@ def remove_registration(sandbox):
 
 
 @asynccontextmanager
-async def running_provider(client: Client):
+async def running_provider(client: Client, options: ProviderOptions | None = None):
     """The KubeRay provider process (manager, reconciler and registration), stopped gracefully on exit."""
-    options = ProviderOptions(health_probe_bind_address="0", metrics_bind_address="0")
+    options = options or ProviderOptions()
+    options.health_probe_bind_address = options.metrics_bind_address = "0"
     manager, _ = build_manager(client, NAME, options)
     task = asyncio.create_task(manager.run(handle_signals=False))
     try:
@@ -310,3 +313,92 @@ async def test_a_provider_restart_loses_nothing(client, namespace):
             return ipc["status"]["ready"] is True
 
         await until(ready_again, what="the config to be ready again")
+
+
+# --------------------------------------------------------------------------------------------- the shim manifest
+
+MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "providers" / "kuberay.yaml"
+SHIM_NAMESPACE = "airunway-system"
+SHIM = "airunway-kuberay-provider"
+
+
+@contextmanager
+def real_namespaces(sandbox, *names: str):
+    """The namespaces exist for the block (made here and removed after, unless they were already there)."""
+    made = []
+    for name in names:
+        def settled():
+            ns = sandbox.kubectl("get", "namespace", name, "-o", "json", check=False)
+            if ns.returncode:
+                return "absent"
+            return "active" if json.loads(ns.stdout)["status"]["phase"] == "Active" else None
+
+        if eventually(settled, what=f"namespace {name} to finish terminating") == "absent":
+            sandbox.kubectl("create", "namespace", name)
+            made.append(name)
+    try:
+        yield
+    finally:
+        for name in made:
+            sandbox.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def test_the_shim_manifest_is_accepted_by_the_api_server(sandbox):
+    docs = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert kinds == {
+        ("ServiceAccount", SHIM), ("ClusterRole", f"{SHIM}-role"), ("ClusterRoleBinding", f"{SHIM}-rolebinding"),
+        ("Namespace", "kuberay-system"), ("Role", "airunway-hf-secret"), ("RoleBinding", "airunway-hf-secret"),
+        ("Deployment", SHIM),
+    }
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    assert deployment["metadata"]["namespace"] == SHIM_NAMESPACE
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == SHIM
+    [container] = pod["containers"]
+    assert container["image"] == "airunway:0.1.0"
+    assert container["command"] + container["args"] == [
+        "airunway", "provider", "kuberay", "--leader-elect", "--health-probe-bind-address=:8081"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsNonRoot"] is True
+
+    with real_namespaces(sandbox, SHIM_NAMESPACE, "kuberay-system"):
+        out = sandbox.kubectl("apply", "--dry-run=server", "-f", str(MANIFEST)).stdout
+        assert out.count("(server dry run)") == len(docs), out
+
+
+async def test_the_provider_runs_with_only_the_shim_permissions(sandbox, client, namespace, tmp_path):
+    """The provider, authenticated as the shim's ServiceAccount, registers, leads and reconciles end to end."""
+    docs = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]
+    rbac = [d for d in docs if d["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding")]
+    with real_namespaces(sandbox, SHIM_NAMESPACE):
+        sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
+        try:
+            token = sandbox.kubectl("create", "token", SHIM, "-n", SHIM_NAMESPACE).stdout.strip()
+            kubeconfig = yaml.safe_load(sandbox.kubeconfig.read_text())
+            kubeconfig["users"] = [{"name": SHIM, "user": {"token": token}}]
+            for context in kubeconfig["contexts"]:
+                context["context"]["user"] = SHIM
+            path = tmp_path / "shim.kubeconfig"
+            path.write_text(yaml.safe_dump(kubeconfig))
+            await client.delete(INFERENCE_PROVIDER_CONFIGS, NAME, ignore_not_found=True)
+
+            shim = await Client.connect(str(path), field_manager="kuberay-provider")
+            try:
+                options = ProviderOptions(leader_elect=True, leader_election_namespace=SHIM_NAMESPACE)
+                async with running_provider(shim, options):
+                    await create_selected(client, deployment(namespace, "rbac", MULTI_GPU))
+                    await phase_is(client, namespace, "rbac", "Deploying")
+                    await write_rayservice_status(client, namespace, "rbac", kuberay_status("running"))
+                    await phase_is(client, namespace, "rbac", "Running")
+                    ipc = await client.get(INFERENCE_PROVIDER_CONFIGS, NAME)
+                    assert ipc["status"]["ready"] is True
+                    await client.delete(MODEL_DEPLOYMENTS, "rbac", namespace)
+                    await until(lambda: gone(client, MODEL_DEPLOYMENTS, namespace, "rbac"), what="the deletion")
+                    lease = sandbox.kubectl("get", "lease", SHIM, "-n", SHIM_NAMESPACE, "-o", "json").stdout
+                    assert json.loads(lease)["spec"]["holderIdentity"]
+            finally:
+                await shim.close()
+        finally:
+            sandbox.kubectl("delete", "-f", "-", "--ignore-not-found", "--wait=false", input=yaml.safe_dump_all(rbac),
+                            check=False)
