@@ -515,3 +515,8 @@ def test_the_rayservice_watch_starts_once_the_crd_is_served():
     asyncio.run(reconciler.watch_rayservices())
     assert [r.plural for r in controller.owned] == ["rayservices"]
     assert client.calls == 2, "no discovery once the watch runs"
+
+
+def test_a_failed_write_names_the_rayservice():
+    reconciler = KubeRayReconciler(object(), FakeCache([]))
+    assert reconciler.create_failed_message(RuntimeError("forbidden")) == "Failed to create RayService: forbidden"

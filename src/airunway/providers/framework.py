@@ -224,6 +224,10 @@ class ProviderReconciler:
     async def observe_extra(self, md: ModelDeployment, primary: dict[str, Any], observed: ObservedStatus) -> None:
         """A chance to refine the observed status with more reads (e.g. why pods do not schedule)."""
 
+    def create_failed_message(self, error: Exception) -> str:
+        """The deployment's message when writing its objects failed (providers name their kind here)."""
+        return f"Failed to create/update resource: {error}"
+
     # -- wiring ------------------------------------------------------------------------------------------------
 
     def predicate(self) -> Predicate:
@@ -302,7 +306,7 @@ class ProviderReconciler:
         except Conflict:
             return Result(requeue=True)
         except Exception as exc:  # noqa: BLE001 - reported in status, retried with backoff
-            message = f"Failed to create/update resource: {exc}"
+            message = self.create_failed_message(exc)
             self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.CREATE_FAILED, message)
             status.phase, status.message = DeploymentPhase.FAILED.value, message
             raise

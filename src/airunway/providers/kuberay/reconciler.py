@@ -106,3 +106,6 @@ class KubeRayReconciler(ProviderReconciler):
 
     def status_of(self, md: ModelDeployment, primary: dict[str, Any]) -> ObservedStatus:
         return translate(primary)
+
+    def create_failed_message(self, error: Exception) -> str:
+        return f"Failed to create RayService: {error}"
