@@ -1,0 +1,137 @@
+"""Everything AI Runway needs on one machine, for ``make run``: the local sandbox cluster (when no other cluster is
+configured), the core controller and the five provider controllers as child processes.
+
+The children log to ``<state dir>/logs/<name>.log``; they are stopped (SIGTERM, then SIGKILL) when the stack
+stops. The sandbox keeps running afterwards (``airunway sandbox down`` stops it), so the next start is quick.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from airunway.providers.app import PROVIDERS
+from airunway.sandbox.cluster import Sandbox, default_state_dir
+
+
+def configured_cluster() -> str | None:
+    """Where the kubeconfig comes from when a cluster is configured (in-cluster, $KUBECONFIG, ~/.kube/config);
+    None when there is none, so the local sandbox is used."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return "in-cluster service account"
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if any(Path(p).expanduser().is_file() for p in paths):
+        return os.environ["KUBECONFIG"]
+    default = Path("~/.kube/config").expanduser()
+    return str(default) if not paths and default.is_file() else None
+
+
+def available_providers() -> tuple[str, ...]:
+    """The providers this installation has a controller for."""
+    return tuple(p for p in PROVIDERS if importlib.util.find_spec(f"airunway.providers.{p}") is not None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen
+    health_port: int
+    log_path: Path
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+
+@dataclass
+class LocalStack:
+    """The processes started for a local run; :meth:`stop` ends them."""
+
+    kubeconfig: Path | None
+    sandbox: Sandbox | None = None
+    children: list[Child] = field(default_factory=list)
+
+    def stop(self, grace: float = 15) -> None:
+        for child in self.children:
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in self.children:
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait()
+
+    def exited(self) -> list[Child]:
+        return [c for c in self.children if c.proc.poll() is not None]
+
+
+def start(
+    progress: Callable[[str], None] = print,
+    *,
+    providers: tuple[str, ...] | None = None,
+    state_dir: Path | None = None,
+    ready_timeout: float = 60,
+) -> LocalStack:
+    """Start the sandbox if no cluster is configured, then the controllers; return once they are ready."""
+    providers = available_providers() if providers is None else providers
+    env = dict(os.environ)
+    sandbox = None
+    if (where := configured_cluster()) is None:
+        sandbox = Sandbox(state_dir or default_state_dir())
+        sandbox.up(progress=progress)
+        env["KUBECONFIG"] = str(sandbox.kubeconfig)
+        logs = sandbox.dir / "logs"
+    else:
+        progress(f"Using the configured cluster ({where}).")
+        logs = (state_dir or default_state_dir()) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    # Webhooks need a certificate the API server trusts; locally the controller runs without them.
+    env["ENABLE_WEBHOOKS"] = "false"
+    stack = LocalStack(Path(env["KUBECONFIG"]) if env.get("KUBECONFIG") else None, sandbox)
+    commands = [("controller", ["controller"])] + [(f"provider-{p}", ["provider", p]) for p in providers]
+    try:
+        for name, args in commands:
+            port = _free_port()
+            log_path = logs / f"{name}.log"
+            log = open(log_path, "ab")
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "airunway.cli", *args, f"--health-probe-bind-address=127.0.0.1:{port}",
+                 "--metrics-bind-address=0", "--zap-encoder=console"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+            log.close()
+            stack.children.append(Child(name, proc, port, log_path))
+        progress(f"Starting the core controller and {len(providers)} provider controllers (logs in {logs})…")
+        deadline = time.monotonic() + ready_timeout
+        waiting = list(stack.children)
+        while waiting:
+            if dead := stack.exited():
+                raise RuntimeError(f"{dead[0].name} exited with {dead[0].proc.returncode}; see {dead[0].log_path}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{waiting[0].name} did not become ready; see {waiting[0].log_path}")
+            waiting = [c for c in waiting if not c.ready()]
+            time.sleep(0.2)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
