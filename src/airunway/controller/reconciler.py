@@ -143,6 +143,7 @@ class ModelDeploymentReconciler:
             self.controller.owns(INFERENCE_POOLS)
             # A Gateway created, removed, relabelled or given an address changes where models are routed.
             self.controller.watches(GATEWAYS, lambda _: self.running_deployments(), predicates=[gateway_changed()])
+        await self.cache.informer(MODEL_DEPLOYMENTS).wait_synced()  # listing before the first sync raises
         for key in self.running_deployments():
             self.controller.enqueue(key)
 
