@@ -1,19 +1,22 @@
 """Without the Gateway API and GAIE CRDs the controller creates nothing and fails nothing; installing them later
-(the CRDs the package ships, as the dashboard installs them) turns the integration on without a restart.
+through the dashboard's installer (the CRDs the package ships) turns the integration on without a restart.
 
 This needs a cluster without those CRDs, so the module starts a second sandbox.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import yaml
 
-from airunway.api import gateway_crds
 from airunway.api.crds import crd_documents
+from airunway.kube.client import Client
 from airunway.sandbox.cluster import Sandbox
 from airunway.sandbox.upstream_crds import module_crd_documents, standin_crd_documents
 from airunway.sandbox.versions import KUBERAY_CRDS
+from airunway.server.services import gateway as gateway_service
 from support import ControllerProcess, eventually, kget
 from test_gateway import GATEWAY_ADDRESS, get, running_model
 from workload import installed_providers
@@ -58,8 +61,14 @@ def test_crds_installed_later_turn_routing_on(bare, tmp_path):
         assert status["phase"] == "Running" and "GatewayReady" not in {c["type"] for c in status["conditions"]}
         assert "error" not in controller.log_tail(200).lower()
 
-        # The shipped CRDs, then a Gateway: both models get routed, the controller still the same process.
-        sandbox.kubectl("create", "-f", "-", input=yaml.safe_dump_all(gateway_crds.documents()))
+        # The dashboard's installer applies the shipped CRDs; then a Gateway: both models get routed, by the same
+        # controller process.
+        before, installed, after = asyncio.run(install_through_the_dashboard_service(sandbox))
+        assert before["message"] == "Gateway API and Inference Extension CRDs are not installed."
+        assert not before["gatewayApiInstalled"] and not before["inferenceExtInstalled"]
+        assert [r["step"] for r in installed["results"]] == ["gateway-api-crds", "inference-extension-crds"]
+        assert installed["success"] and all(r["success"] for r in installed["results"])
+        assert after["gatewayApiVersion"] == "v1.6.2" and after["inferenceExtVersion"] == "v1.6.0"
         sandbox.kubectl("wait", "--for=condition=Established", "--timeout=60s",
                         "crd/gateways.gateway.networking.k8s.io", "crd/inferencepools.inference.networking.k8s.io")
         sandbox.kubectl("create", "-f", "-", input=yaml.safe_dump({
@@ -76,5 +85,25 @@ def test_crds_installed_later_turn_routing_on(bare, tmp_path):
             eventually(lambda name=name: condition(sandbox, namespace, name).get("reason") == "GatewayConfigured",
                        timeout=30, what=f"{name} GatewayConfigured")
         assert controller.proc.poll() is None, "the controller restarted"
+
+        status, info, models = asyncio.run(dashboard_view(sandbox))
+        assert status["message"] == "Gateway API and Inference Extension CRDs are installed. Gateway is available."
+        assert info == {"available": True, "endpoint": GATEWAY_ADDRESS}
+        assert [(m["deploymentName"], m["namespace"], m["provider"], m["ready"]) for m in models["models"]] == [
+            ("explicit", namespace, "vllm", True), ("implicit", namespace, "vllm", True)]
     finally:
         controller.stop()
+
+
+async def install_through_the_dashboard_service(sandbox) -> tuple[dict, dict, dict]:
+    async with await Client.connect(sandbox.kubeconfig) as client:
+        before = await gateway_service.crd_status(client)
+        installed = await gateway_service.install_crds(client)
+        after = await gateway_service.crd_status(client)
+    return before, installed, after
+
+
+async def dashboard_view(sandbox) -> tuple[dict, dict, dict]:
+    async with await Client.connect(sandbox.kubeconfig) as client:
+        return (await gateway_service.crd_status(client), await gateway_service.gateway_info(client),
+                await gateway_service.gateway_models(client))
