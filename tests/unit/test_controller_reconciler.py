@@ -238,3 +238,16 @@ async def test_without_the_provider_config_crd_explicit_choices_still_work(world
     status = cache.objects[MODEL_DEPLOYMENTS][Key.of(md_obj)]["status"]
     assert status["provider"] == {"name": "llmd", "selectedReason": "explicit provider selection"}
     assert status["engine"] == {"type": "vllm", "selectedReason": "explicit engine selection"}
+
+
+def test_provider_config_events_before_the_deployments_are_listed_enqueue_nothing():
+    """The provider-config informer can deliver events before the deployments' first list; the deployments'
+    own first list enqueues every one of them, so nothing is lost."""
+    from airunway.kube.informer import CacheNotSynced
+
+    class Unsynced:
+        def list(self, *args, **kwargs):
+            raise CacheNotSynced("not yet")
+
+    reconciler = ModelDeploymentReconciler(None, Unsynced(), metrics=None)
+    assert reconciler.deployments_affected_by({"metadata": {"name": "vllm"}}) == []

@@ -50,7 +50,7 @@ from airunway.controller.selection import (
 )
 from airunway.controller.validation import validate_spec
 from airunway.kube.controller import Controller, Predicate
-from airunway.kube.informer import Cache
+from airunway.kube.informer import Cache, CacheNotSynced
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.resources import Key
@@ -158,7 +158,11 @@ class ModelDeploymentReconciler:
         those still waiting for a provider."""
         name = config["metadata"]["name"]
         keys = []
-        for md in self.cache.list(MODEL_DEPLOYMENTS, copy=False):
+        try:
+            deployments = self.cache.list(MODEL_DEPLOYMENTS, copy=False)
+        except CacheNotSynced:
+            return []  # the deployments' first list enqueues every one of them anyway
+        for md in deployments:
             named = get_path(md, "spec", "provider", "name") or ""
             selected = get_path(md, "status", "provider", "name") or ""
             if named == name or selected == name or (not named and not selected):
