@@ -54,9 +54,13 @@ def free_port() -> int:
 
 
 class ControllerProcess:
-    """``airunway controller`` as a child process against the sandbox, with its log in a file."""
+    """``airunway controller`` (or another ``command``, e.g. ``("provider", "vllm")``) as a child process against
+    the sandbox, with its log in a file."""
 
-    def __init__(self, sandbox, log_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, sandbox, log_path: Path, *args: str, env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("controller",),
+    ) -> None:
         import os
         import subprocess
         import sys
@@ -72,7 +76,7 @@ class ControllerProcess:
         }
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "airunway.cli", "controller",
+            [sys.executable, "-m", "airunway.cli", *command, "--metrics-bind-address=0",
              f"--health-probe-bind-address=127.0.0.1:{self.health_port}", "--zap-encoder=console", *args],
             env=environment, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )

@@ -186,6 +186,10 @@ def provider(
     max_concurrent_reconciles: int = typer.Option(4, help="ModelDeployments reconciled at once."),
     heartbeat_seconds: float = typer.Option(60.0, hidden=True, help="Seconds between status heartbeats."),
     download_job_image: str = typer.Option("", help="Dynamo: image of the model download Job."),
+    image_registry_endpoint: list[str] = typer.Option(
+        [], help="Direct vLLM: REGISTRY=URL of a registry's HTTP API for pinning image tags to digests (repeatable; "
+        "REGISTRY 'default' for images named without a registry host). Images of other registries run as written.",
+    ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
     zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
 ) -> None:
@@ -206,7 +210,7 @@ def provider(
         metrics_cert_path=metrics_cert_path,
         max_concurrent_reconciles=max_concurrent_reconciles,
         heartbeat=heartbeat_seconds,
-        extra={"download_job_image": download_job_image} if download_job_image else {},
+        extra=_provider_extra(download_job_image, image_registry_endpoint),
     )
     try:
         asyncio.run(run(name, options))
@@ -216,6 +220,22 @@ def provider(
     except LeaderElectionLost as exc:
         err.print(f"[red]error:[/red] {exc}; exiting so that the process is restarted")
         raise typer.Exit(1)
+
+
+def _provider_extra(download_job_image: str, registry_endpoints: list[str]) -> dict:
+    extra: dict = {}
+    if download_job_image:
+        extra["download_job_image"] = download_job_image
+    endpoints = {}
+    for item in registry_endpoints:
+        registry, sep, url = item.partition("=")
+        if not sep or not registry or not url.startswith(("http://", "https://")):
+            err.print(f"[red]error:[/red] --image-registry-endpoint {item!r}: expected REGISTRY=http(s)://HOST[:PORT]")
+            raise typer.Exit(2)
+        endpoints[registry] = url
+    if endpoints:
+        extra["image_registry_endpoints"] = endpoints
+    return extra
 
 
 @app.command()

@@ -73,6 +73,8 @@ class ObservedStatus:
     message: str = ""
     replicas: ReplicaStatus | None = None
     endpoint: EndpointStatus | None = None
+    hold_phase: bool = False
+    """Keep ``phase`` as observed: no "Deploying" default (e.g. Pending while no node can take the pods)."""
 
 
 @dataclass
@@ -183,6 +185,10 @@ class ProviderReconciler:
     """The resource of the primary object (its status drives the deployment's)."""
     owned: ClassVar[Sequence[Resource]] = ()
     """Every resource kind the provider creates (watched, so changes and deletions are put back)."""
+    created_noun: ClassVar[str] = ""
+    """What "<noun> created, pods are ready" calls the created objects; the display name when empty."""
+    created_message: ClassVar[str] = ""
+    """ResourceCreated's message; "<display> resources created successfully" when empty."""
 
     def __init__(self, client: Client, cache: Cache) -> None:
         self.client = client
@@ -312,34 +318,35 @@ class ProviderReconciler:
             raise
 
         self.condition(md, ConditionType.RESOURCE_CREATED, True, Reason.RESOURCE_CREATED,
-                       f"{self.display} resources created successfully")
+                       self.created_message or f"{self.display} resources created successfully")
         provider = status.provider
         provider.resource_name = objects[0]["metadata"]["name"]
         provider.resource_kind = objects[0]["kind"]
 
-        synced = await self.sync_status(md, objects[0])
-        if synced and status.phase not in (DeploymentPhase.RUNNING, DeploymentPhase.FAILED):
+        observed = await self.sync_status(md, objects[0])
+        settled = (DeploymentPhase.RUNNING, DeploymentPhase.FAILED)
+        if observed and not observed.hold_phase and status.phase not in settled:
             status.phase = DeploymentPhase.DEPLOYING.value
-            status.message = status.message or f"{self.display} created, waiting for pods to be ready"
+            status.message = status.message or f"{self.created_noun or self.display} created, waiting for pods to be ready"
         return Result(requeue_after=RESYNC_PERIOD)
 
-    async def sync_status(self, md: ModelDeployment, rendered: dict[str, Any]) -> bool:
-        """Copy the primary object's state into ``md.status``; False when it could not be read."""
+    async def sync_status(self, md: ModelDeployment, rendered: dict[str, Any]) -> ObservedStatus | None:
+        """Copy the primary object's state into ``md.status`` and return it; None when it could not be read."""
         meta = rendered["metadata"]
         try:
             primary = await self.client.get(self.primary, meta["name"], meta.get("namespace"))
         except Exception as exc:  # noqa: BLE001 - logged; the next resync tries again
             log.warning("could not read the primary object", extra={"key": f"{md.namespace}/{md.name}", "error": str(exc)})
-            return False
+            return None
         observed = self.status_of(md, primary)
         await self.observe_extra(md, primary, observed)
         status = md.status
         status.phase = observed.phase
         message = observed.message
         if not message and observed.phase == DeploymentPhase.RUNNING:
-            message = f"{self.display} created, pods are ready"
+            message = f"{self.created_noun or self.display} created, pods are ready"
         if not message and observed.phase not in (DeploymentPhase.RUNNING, DeploymentPhase.FAILED):
-            message = f"{self.display} created, waiting for pods to be ready"
+            message = f"{self.created_noun or self.display} created, waiting for pods to be ready"
         status.message = message
         if observed.replicas is not None:
             status.replicas = observed.replicas
@@ -351,7 +358,7 @@ class ProviderReconciler:
             self.condition(md, ConditionType.READY, False, Reason.DEPLOYMENT_FAILED, message)
         else:
             self.condition(md, ConditionType.READY, False, Reason.DEPLOYMENT_IN_PROGRESS, "Deployment is in progress")
-        return True
+        return observed
 
     async def apply(self, md: ModelDeployment, obj: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply ``obj`` (forcing our fields back), unless someone else owns an object of that name."""

@@ -1,0 +1,63 @@
+"""The InferenceProviderConfig ``vllm`` (Direct vLLM) registers (reference providers.md §5.1).
+
+vLLM on GPUs, aggregated only, and no selection rules: it runs only deployments that name it
+(``spec.provider.name: vllm``). There is no upstream operator, so it is ready while the process runs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airunway.api.constants import ANNOTATION_DOCUMENTATION, ANNOTATION_INSTALLATION
+from airunway.providers.framework import ProviderConfig
+
+PROVIDER_NAME = "vllm"
+DISPLAY_NAME = "vLLM"
+UPSTREAM_CRD_VERSION = "apps/v1"
+VLLM_VERSION = "cu130-nightly"
+DEFAULT_IMAGE = f"vllm/vllm-openai:{VLLM_VERSION}"
+DOCUMENTATION_URL = "https://github.com/kaito-project/airunway/tree/main/docs/providers/vllm.md"
+DEVICE_PLUGIN_URL = (
+    "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.0/deployments/static/nvidia-device-plugin.yml"
+)
+
+
+def spec() -> dict[str, Any]:
+    return {
+        "capabilities": {
+            "engines": [
+                {"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True, "cpuSupport": False},
+            ],
+        },
+    }
+
+
+def installation() -> dict[str, Any]:
+    return {
+        "description": "vLLM provider: deploys vLLM Deployments + Services directly. Requires GPU nodes with the "
+                       "NVIDIA device plugin.",
+        "steps": [
+            {"title": "Install NVIDIA GPU Device Plugin", "command": f"kubectl apply -f {DEVICE_PLUGIN_URL}",
+             "description": "Expose the nodes' GPUs as nvidia.com/gpu so that vLLM pods can request them."},
+            {"title": "Create HuggingFace Token Secret",
+             "command": "kubectl create secret generic vllm-hf-token --from-literal=HF_TOKEN=<your-token> "
+                        "-n <model-namespace>",
+             "description": "Needed for gated models; name it in spec.secrets.huggingFaceToken."},
+        ],
+    }
+
+
+def annotations() -> dict[str, str]:
+    """Direct vLLM publishes only its installation steps and documentation link."""
+    return {
+        ANNOTATION_INSTALLATION: json.dumps(installation(), separators=(",", ":")),
+        ANNOTATION_DOCUMENTATION: DOCUMENTATION_URL,
+    }
+
+
+def config() -> ProviderConfig:
+    return ProviderConfig(
+        name=PROVIDER_NAME, spec=spec(), annotations=annotations(),
+        upstream_crd_version=UPSTREAM_CRD_VERSION,  # no upstream operator: ready while the process runs
+    )

@@ -1,0 +1,159 @@
+"""Direct vLLM end to end on the sandbox: the core controller and ``airunway provider vllm`` as child processes, kwok
+running the pods on simulated GPU nodes, and a registry stand-in on 127.0.0.1 to pin the default image's digest.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from registry import Registry
+from support import ControllerProcess, eventually, kget
+
+MODEL_ID = "Qwen/Qwen3-0.6B"
+DEFAULT_TAG = "cu130-nightly"
+CREATED = "2026-11-01T08:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def registry():
+    with Registry() as reg:
+        reg.digest = reg.add("vllm/vllm-openai", DEFAULT_TAG, CREATED, "0123abcd")
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def controllers(sandbox, registry, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("vllm-e2e")
+    core = ControllerProcess(sandbox, logs / "controller.log")
+    provider = start_provider(sandbox, registry, logs / "provider.log")
+    try:
+        core.wait_ready()
+        provider.wait_ready()
+        yield {"core": core, "provider": provider, "logs": logs}
+    finally:
+        core.stop()
+        provider.stop()
+
+
+def start_provider(sandbox, registry, log_path) -> ControllerProcess:
+    return ControllerProcess(sandbox, log_path, f"--image-registry-endpoint=default={registry.url}",
+                             command=("provider", "vllm"))
+
+
+def create(sandbox, namespace: str, name: str, gpus: int = 1, replicas: int = 1) -> None:
+    doc = {"apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
+           "metadata": {"name": name, "namespace": namespace},
+           "spec": {"model": {"id": MODEL_ID}, "engine": {"type": "vllm"}, "provider": {"name": "vllm"},
+                    "resources": {"gpu": {"count": gpus}}, "scaling": {"replicas": replicas}}}
+    sandbox.kubectl("create", "-f", "-", input=yaml.safe_dump(doc))
+
+
+def md(sandbox, namespace: str, name: str) -> dict:
+    return kget(sandbox, "modeldeployment", name, "-n", namespace)
+
+
+def phase_is(sandbox, namespace: str, name: str, phase: str, timeout: float = 60) -> dict:
+    def check():
+        obj = md(sandbox, namespace, name)
+        return obj if (obj.get("status") or {}).get("phase") == phase else None
+
+    return eventually(check, timeout=timeout, what=f"{name} {phase}")
+
+
+def get(sandbox, kind: str, name: str, namespace: str) -> dict | None:
+    out = sandbox.kubectl("get", kind, name, "-n", namespace, "-o", "json", "--ignore-not-found").stdout
+    return json.loads(out) if out.strip() else None
+
+
+def test_one_gpu_model_runs_scales_and_is_deleted(sandbox, namespace, registry, controllers):
+    create(sandbox, namespace, "qwen")
+    obj = phase_is(sandbox, namespace, "qwen", "Running", timeout=90)
+    status = obj["status"]
+    assert status["endpoint"] == {"service": "qwen", "port": 8000}
+    assert status["replicas"] == {"desired": 1, "ready": 1, "available": 1}
+    assert status["provider"]["resourceKind"] == "Deployment" and status["provider"]["resourceName"] == "qwen"
+    assert status["message"] == "Deployments created, pods are ready"
+    assert {c["type"]: c["status"] for c in status["conditions"]}["Ready"] == "True"
+    assert "airunway.ai/vllm-provider" in obj["metadata"]["finalizers"]
+
+    # The default image pinned to the digest the registry gave for its tag.
+    image = status["image"]
+    assert image["resolved"] == f"vllm/vllm-openai@{registry.digest}"
+    assert (image["source"], image["tag"], image["createdAt"], image["revision"]) == (
+        "nightly", DEFAULT_TAG, CREATED, "0123abcd")
+    dep = get(sandbox, "deployment", "qwen", namespace)
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == image["resolved"]
+    assert container["args"][:6] == ["--host", "0.0.0.0", "--port", "8000", "--model", MODEL_ID]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    svc = get(sandbox, "service", "qwen", namespace)
+    assert svc["spec"]["ports"][0]["port"] == 8000
+    pods = kget(sandbox, "pods", "-n", namespace, "-l", "app=qwen")["items"]
+    assert [p["status"]["phase"] for p in pods] == ["Running"]
+    assert pods[0]["spec"]["nodeName"].startswith("gpu-node-")
+
+    # 1 → 3 replicas: the same Deployment, updated in place.
+    uid = dep["metadata"]["uid"]
+    sandbox.kubectl("patch", "modeldeployment", "qwen", "-n", namespace, "--type=merge",
+                    "-p", '{"spec": {"scaling": {"replicas": 3}}}')
+    eventually(lambda: (md(sandbox, namespace, "qwen")["status"].get("replicas") or {}).get("ready") == 3,
+               timeout=60, what="3 ready replicas")
+    dep = get(sandbox, "deployment", "qwen", namespace)
+    assert dep["metadata"]["uid"] == uid and dep["spec"]["replicas"] == 3
+
+    # Deleting it removes what it created, then the finalizer lets it go.
+    sandbox.kubectl("delete", "modeldeployment", "qwen", "-n", namespace, "--wait=false")
+    eventually(lambda: get(sandbox, "modeldeployment", "qwen", namespace) is None, timeout=60,
+               what="the ModelDeployment gone")
+    eventually(lambda: get(sandbox, "deployment", "qwen", namespace) is None
+               and get(sandbox, "service", "qwen", namespace) is None, timeout=60, what="Deployment and Service gone")
+
+
+def test_a_hundred_gpus_stay_pending_with_the_schedulers_reason(sandbox, namespace, controllers):
+    create(sandbox, namespace, "huge", gpus=100)
+
+    seen = {}
+
+    def pending_with_reason():
+        seen.update(md(sandbox, namespace, "huge").get("status") or {})
+        return seen if seen.get("phase") == "Pending" and "nvidia.com/gpu" in (seen.get("message") or "") else None
+
+    try:
+        status = eventually(pending_with_reason, timeout=60, what="Pending with the scheduler's message")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; status: {seen}") from None
+    assert "Insufficient nvidia.com/gpu" in status["message"], status["message"]
+    assert get(sandbox, "deployment", "huge", namespace) is not None
+
+
+def test_hand_edits_and_deletions_are_put_back(sandbox, namespace, controllers):
+    create(sandbox, namespace, "drift")
+    phase_is(sandbox, namespace, "drift", "Running", timeout=90)
+    sandbox.kubectl("scale", "deployment", "drift", "-n", namespace, "--replicas=4")
+    eventually(lambda: get(sandbox, "deployment", "drift", namespace)["spec"]["replicas"] == 1, timeout=60,
+               what="the replica count put back")
+    sandbox.kubectl("delete", "service", "drift", "-n", namespace)
+    eventually(lambda: get(sandbox, "service", "drift", namespace), timeout=60, what="the Service recreated")
+    sandbox.kubectl("delete", "deployment", "drift", "-n", namespace)
+    eventually(lambda: get(sandbox, "deployment", "drift", namespace), timeout=60, what="the Deployment recreated")
+
+
+def test_a_provider_restart_loses_nothing(sandbox, namespace, registry, controllers):
+    create(sandbox, namespace, "steady")
+    phase_is(sandbox, namespace, "steady", "Running", timeout=90)
+    controllers["provider"].stop()
+    try:
+        sandbox.kubectl("patch", "modeldeployment", "steady", "-n", namespace, "--type=merge",
+                        "-p", '{"spec": {"scaling": {"replicas": 2}}}')
+        create(sandbox, namespace, "newcomer")
+        config = kget(sandbox, "inferenceproviderconfig", "vllm")
+        assert config["status"]["ready"] is False, "a stopped provider must say it is not ready"
+    finally:
+        controllers["provider"] = start_provider(sandbox, registry, controllers["logs"] / "provider-2.log")
+        controllers["provider"].wait_ready()
+    eventually(lambda: get(sandbox, "deployment", "steady", namespace)["spec"]["replicas"] == 2, timeout=60,
+               what="the change made while stopped")
+    phase_is(sandbox, namespace, "newcomer", "Running", timeout=90)
