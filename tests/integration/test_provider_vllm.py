@@ -39,8 +39,8 @@ def controllers(sandbox, registry, tmp_path_factory):
 
 
 def start_provider(sandbox, registry, log_path) -> ControllerProcess:
-    return ControllerProcess(sandbox, log_path, f"--image-registry-endpoint=default={registry.url}",
-                             command=("provider", "vllm"))
+    return ControllerProcess(sandbox, log_path, command=("provider", "vllm"),
+                             env={"AIRUNWAY_VLLM_REGISTRY_ENDPOINTS": f"default={registry.url}"})
 
 
 def create(sandbox, namespace: str, name: str, gpus: int = 1, replicas: int = 1) -> None:
