@@ -5,6 +5,8 @@ running the pods on simulated GPU nodes, and a registry stand-in on 127.0.0.1 to
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import yaml
@@ -157,3 +159,101 @@ def test_a_provider_restart_loses_nothing(sandbox, namespace, registry, controll
     eventually(lambda: get(sandbox, "deployment", "steady", namespace)["spec"]["replicas"] == 2, timeout=60,
                what="the change made while stopped")
     phase_is(sandbox, namespace, "newcomer", "Running", timeout=90)
+
+
+# --------------------------------------------------------------------------------------------- the shim manifest
+
+MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "providers" / "vllm.yaml"
+SHIM = "airunway-vllm-provider"
+SHIM_NAMESPACE = "airunway-system"
+
+
+def manifest_docs() -> list[dict]:
+    return [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]
+
+
+@contextmanager
+def shim_namespace(sandbox):
+    """The shim's namespace, created for the test when the sandbox has none (and then removed)."""
+    def settled():
+        out = sandbox.kubectl("get", "namespace", SHIM_NAMESPACE, "-o", "json", check=False)
+        if out.returncode:
+            return "absent"
+        return "active" if json.loads(out.stdout)["status"]["phase"] == "Active" else None
+
+    made = eventually(settled, what=f"namespace {SHIM_NAMESPACE} settled") == "absent"
+    if made:
+        sandbox.kubectl("create", "namespace", SHIM_NAMESPACE)
+    try:
+        yield
+    finally:
+        if made:
+            sandbox.kubectl("delete", "namespace", SHIM_NAMESPACE, "--wait=false", check=False)
+
+
+def test_the_shim_manifest_is_accepted_by_the_api_server(sandbox):
+    docs = manifest_docs()
+    assert {(d["kind"], d["metadata"]["name"]) for d in docs} == {
+        ("ServiceAccount", SHIM), ("ClusterRole", f"{SHIM}-role"), ("ClusterRoleBinding", f"{SHIM}-rolebinding"),
+        ("Deployment", SHIM)}
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    assert deployment["metadata"]["namespace"] == SHIM_NAMESPACE
+    assert deployment["spec"]["selector"]["matchLabels"] == {
+        "control-plane": "vllm-provider", "app.kubernetes.io/name": "airunway"}
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == SHIM
+    [container] = pod["containers"]
+    assert container["image"] == "airunway:0.1.0"
+    assert container["command"] + container["args"] == [
+        "airunway", "provider", "vllm", "--leader-elect", "--health-probe-bind-address=:8081"]
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+    assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    role = next(d for d in docs if d["kind"] == "ClusterRole")
+    granted = {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"]
+               for r in rule["resources"]}
+    assert granted[("apps", "deployments")] == granted[("", "services")] == {
+        "get", "list", "watch", "create", "update", "patch", "delete"}
+    assert granted[("", "pods")] == {"get", "list", "watch"}
+    assert not any(group in ("ray.io", "kaito.sh", "nvidia.com") for group, _ in granted)
+
+    with shim_namespace(sandbox):
+        out = sandbox.kubectl("apply", "--dry-run=server", "-f", str(MANIFEST)).stdout
+        assert out.count("(server dry run)") == len(docs), out
+
+
+def test_the_provider_runs_with_only_the_shim_permissions(sandbox, namespace, registry, controllers, tmp_path):
+    """``airunway provider vllm --leader-elect`` as the shim's ServiceAccount: registers, leads, runs a model to
+    Running and cleans it up."""
+    rbac = [d for d in manifest_docs() if d["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding")]
+    with shim_namespace(sandbox):
+        sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
+        controllers["provider"].stop()
+        shim = None
+        try:
+            token = sandbox.kubectl("create", "token", SHIM, "-n", SHIM_NAMESPACE).stdout.strip()
+            kubeconfig = yaml.safe_load(sandbox.kubeconfig.read_text())
+            kubeconfig["users"] = [{"name": SHIM, "user": {"token": token}}]
+            for context in kubeconfig["contexts"]:
+                context["context"]["user"] = SHIM
+            path = tmp_path / "shim.kubeconfig"
+            path.write_text(yaml.safe_dump(kubeconfig))
+            shim = ControllerProcess(sandbox, tmp_path / "shim.log", "--leader-elect", command=("provider", "vllm"),
+                                     env={"KUBECONFIG": str(path), "POD_NAMESPACE": SHIM_NAMESPACE})
+            shim.wait_ready()
+            create(sandbox, namespace, "rbac")
+            phase_is(sandbox, namespace, "rbac", "Running", timeout=90)
+            assert kget(sandbox, "inferenceproviderconfig", "vllm")["status"]["ready"] is True
+            lease = kget(sandbox, "lease", SHIM, "-n", SHIM_NAMESPACE)
+            assert lease["spec"]["holderIdentity"]
+            sandbox.kubectl("delete", "modeldeployment", "rbac", "-n", namespace, "--wait=false")
+            eventually(lambda: get(sandbox, "modeldeployment", "rbac", namespace) is None, timeout=60,
+                       what="the ModelDeployment gone")
+            assert "forbidden" not in shim.log_tail(200).lower(), shim.log_tail(200)
+        finally:
+            if shim is not None:
+                shim.stop()
+            sandbox.kubectl("delete", "-f", "-", "--ignore-not-found", "--wait=false",
+                            input=yaml.safe_dump_all(rbac), check=False)
+            controllers["provider"] = start_provider(sandbox, registry, controllers["logs"] / "provider-3.log")
+            controllers["provider"].wait_ready()
