@@ -150,3 +150,16 @@ def compact_etcd(sandbox) -> int:
     revision = int(head["header"]["revision"])
     etcd_post(sandbox, "/v3/kv/compaction", {"revision": str(revision), "physical": True})
     return revision
+
+
+def service_account_kubeconfig(sandbox, account: str, namespace: str, path: Path) -> Path:
+    """A kubeconfig for the sandbox that authenticates as ServiceAccount ``namespace/account`` (a fresh token)."""
+    import yaml
+
+    token = sandbox.kubectl("create", "token", account, "-n", namespace).stdout.strip()
+    kubeconfig = yaml.safe_load(sandbox.kubeconfig.read_text())
+    kubeconfig["users"] = [{"name": account, "user": {"token": token}}]
+    for context in kubeconfig["contexts"]:
+        context["context"]["user"] = account
+    path.write_text(yaml.safe_dump(kubeconfig))
+    return path

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from registry import Registry
-from support import ControllerProcess, eventually, kget
+from support import ControllerProcess, eventually, kget, service_account_kubeconfig
 
 MODEL_ID = "Qwen/Qwen3-0.6B"
 DEFAULT_TAG = "cu130-nightly"
@@ -29,15 +29,15 @@ def registry():
 @pytest.fixture(scope="module")
 def controllers(sandbox, registry, tmp_path_factory):
     logs = tmp_path_factory.mktemp("vllm-e2e")
-    core = ControllerProcess(sandbox, logs / "controller.log")
-    provider = start_provider(sandbox, registry, logs / "provider.log")
+    state = {"core": ControllerProcess(sandbox, logs / "controller.log"),
+             "provider": start_provider(sandbox, registry, logs / "provider.log"), "logs": logs}
     try:
-        core.wait_ready()
-        provider.wait_ready()
-        yield {"core": core, "provider": provider, "logs": logs}
+        state["core"].wait_ready()
+        state["provider"].wait_ready()
+        yield state  # tests may replace the provider (restarts): the one there at the end is stopped
     finally:
-        core.stop()
-        provider.stop()
+        state["core"].stop()
+        state["provider"].stop()
 
 
 def start_provider(sandbox, registry, log_path) -> ControllerProcess:
@@ -231,13 +231,7 @@ def test_the_provider_runs_with_only_the_shim_permissions(sandbox, namespace, re
         controllers["provider"].stop()
         shim = None
         try:
-            token = sandbox.kubectl("create", "token", SHIM, "-n", SHIM_NAMESPACE).stdout.strip()
-            kubeconfig = yaml.safe_load(sandbox.kubeconfig.read_text())
-            kubeconfig["users"] = [{"name": SHIM, "user": {"token": token}}]
-            for context in kubeconfig["contexts"]:
-                context["context"]["user"] = SHIM
-            path = tmp_path / "shim.kubeconfig"
-            path.write_text(yaml.safe_dump(kubeconfig))
+            path = service_account_kubeconfig(sandbox, SHIM, SHIM_NAMESPACE, tmp_path / "shim.kubeconfig")
             shim = ControllerProcess(sandbox, tmp_path / "shim.log", "--leader-elect", command=("provider", "vllm"),
                                      env={"KUBECONFIG": str(path), "POD_NAMESPACE": SHIM_NAMESPACE})
             shim.wait_ready()
