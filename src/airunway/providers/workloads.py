@@ -9,7 +9,7 @@ deployment none of whose pods can be scheduled stays Pending with the scheduler'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import (
@@ -22,7 +22,13 @@ from airunway.api.resources import owner_reference
 from airunway.kube.controller import Controller, Predicate
 from airunway.kube.informer import Informer
 from airunway.kube.resources import DEPLOYMENTS, PODS, SERVICES, Key
-from airunway.providers.framework import ObservedStatus, ProviderReconciler, standard_labels
+from airunway.providers.framework import (
+    ObservedStatus,
+    ProviderReconciler,
+    TransformError,
+    apply_overrides,
+    standard_labels,
+)
 
 SERVING_PORT = 8000
 KV_CONSUMER = '{"kv_connector":"PyNcclConnector","kv_role":"kv_consumer"}'
@@ -30,6 +36,27 @@ KV_PRODUCER = '{"kv_connector":"PyNcclConnector","kv_role":"kv_producer"}'
 LABEL_APP = "app"
 LABEL_MODEL_SOURCE = "airunway.ai/model-source"
 LABEL_ENGINE_TYPE = "airunway.ai/engine-type"
+
+
+DEVICE_PLUGIN_URL = (
+    "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.0/deployments/static/nvidia-device-plugin.yml"
+)
+
+
+def installation(provider: str, token_secret: str) -> dict[str, Any]:
+    """Installation steps of a provider that runs vLLM itself: the GPU device plugin and a token secret."""
+    return {
+        "description": f"{provider} provider: deploys vLLM Deployments + Services directly. Requires GPU nodes "
+                       "with the NVIDIA device plugin.",
+        "steps": [
+            {"title": "Install NVIDIA GPU Device Plugin", "command": f"kubectl apply -f {DEVICE_PLUGIN_URL}",
+             "description": "Expose the nodes' GPUs as nvidia.com/gpu so that vLLM pods can request them."},
+            {"title": "Create HuggingFace Token Secret",
+             "command": f"kubectl create secret generic {token_secret} --from-literal=HF_TOKEN=<your-token> "
+                        "-n <model-namespace>",
+             "description": "Needed for gated models; name it in spec.secrets.huggingFaceToken."},
+        ],
+    }
 
 
 def workload_labels(md: ModelDeployment) -> dict[str, str]:
@@ -99,6 +126,28 @@ def deployment(
             "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
         },
     }
+
+
+ComponentContainer = Callable[[str, Any, str], tuple[dict[str, Any], list[dict[str, Any]]]]
+"""(role, spec.scaling.<role>, KV transfer config) → the component's container and pod volumes."""
+
+
+def disaggregated(md: ModelDeployment, raw: Mapping[str, Any], overrides: Any,
+                  component_container: ComponentContainer) -> list[dict[str, Any]]:
+    """Decode and prefill Deployments (overrides merged into each), then their Services; decode is the primary."""
+    scaling = md.spec.scaling
+    if scaling is None:
+        raise TransformError("spec.scaling is required for disaggregated serving mode")
+    deployments, services = [], []
+    for role, kv in (("decode", KV_CONSUMER), ("prefill", KV_PRODUCER)):
+        component = getattr(scaling, role)
+        if component is None:
+            raise TransformError(f"spec.scaling.{role} is required for disaggregated serving mode")
+        name = f"{md.name}-{role}"
+        main, volumes = component_container(role, component, kv)
+        deployments.append(apply_overrides(deployment(md, raw, name, component.replicas, main, volumes), overrides))
+        services.append(service(md, raw, name))
+    return deployments + services
 
 
 def service(md: ModelDeployment, raw: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from airunway.api.constants import ANNOTATION_DOCUMENTATION, ANNOTATION_INSTALLATION
+from airunway.providers import workloads
 from airunway.providers.framework import ProviderConfig
 
 PROVIDER_NAME = "vllm"
@@ -18,9 +19,6 @@ UPSTREAM_CRD_VERSION = "apps/v1"
 VLLM_VERSION = "cu130-nightly"
 DEFAULT_IMAGE = f"vllm/vllm-openai:{VLLM_VERSION}"
 DOCUMENTATION_URL = "https://github.com/kaito-project/airunway/tree/main/docs/providers/vllm.md"
-DEVICE_PLUGIN_URL = (
-    "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.17.0/deployments/static/nvidia-device-plugin.yml"
-)
 
 
 def spec() -> dict[str, Any]:
@@ -34,18 +32,7 @@ def spec() -> dict[str, Any]:
 
 
 def installation() -> dict[str, Any]:
-    return {
-        "description": "vLLM provider: deploys vLLM Deployments + Services directly. Requires GPU nodes with the "
-                       "NVIDIA device plugin.",
-        "steps": [
-            {"title": "Install NVIDIA GPU Device Plugin", "command": f"kubectl apply -f {DEVICE_PLUGIN_URL}",
-             "description": "Expose the nodes' GPUs as nvidia.com/gpu so that vLLM pods can request them."},
-            {"title": "Create HuggingFace Token Secret",
-             "command": "kubectl create secret generic vllm-hf-token --from-literal=HF_TOKEN=<your-token> "
-                        "-n <model-namespace>",
-             "description": "Needed for gated models; name it in spec.secrets.huggingFaceToken."},
-        ],
-    }
+    return workloads.installation("vLLM", "vllm-hf-token")
 
 
 def annotations() -> dict[str, str]:

@@ -157,7 +157,7 @@ def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any
         raise TransformError(f"vLLM provider only supports vllm engine, got {engine}")
     overrides = md.spec.provider.overrides if md.spec.provider else None
     if md.spec.resolved_serving_mode() == "disaggregated":
-        return _disaggregated(md, raw, overrides)
+        return workloads.disaggregated(md, raw, overrides, _component(md))
     res = md.spec.resources
     gpus = res.gpu.count if res and res.gpu else 0
     replicas = md.spec.scaling.replicas if md.spec.scaling and md.spec.scaling.replicas > 0 else 1
@@ -166,20 +166,10 @@ def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any
     return [dep, workloads.service(md, raw, md.name)]
 
 
-def _disaggregated(md: ModelDeployment, raw: Mapping[str, Any], overrides: Any) -> list[dict[str, Any]]:
-    scaling = md.spec.scaling
-    if scaling is None:
-        raise TransformError("spec.scaling is required for disaggregated serving mode")
-    deployments, services = [], []
-    for role, component, kv in (("decode", scaling.decode, workloads.KV_CONSUMER),
-                                ("prefill", scaling.prefill, workloads.KV_PRODUCER)):
-        if component is None:
-            raise TransformError(f"spec.scaling.{role} is required for disaggregated serving mode")
+def _component(md: ModelDeployment):
+    def build(role: str, component: Any, kv: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if component.gpu is None:
             raise TransformError(f"spec.scaling.{role}.gpu is required for disaggregated serving mode")
-        name = f"{md.name}-{role}"
-        main, volumes = container(md, component.gpu.count, component.memory, None, kv)
-        dep = workloads.deployment(md, raw, name, component.replicas, main, volumes)
-        deployments.append(apply_overrides(dep, overrides))
-        services.append(workloads.service(md, raw, name))
-    return deployments + services
+        return container(md, component.gpu.count, component.memory, None, kv)
+
+    return build
