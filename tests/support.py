@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import contextmanager
 from pathlib import Path
 import time
 from typing import Awaitable, Callable, TypeVar
@@ -163,3 +164,60 @@ def service_account_kubeconfig(sandbox, account: str, namespace: str, path: Path
         context["context"]["user"] = account
     path.write_text(yaml.safe_dump(kubeconfig))
     return path
+
+
+SHIM_NAMESPACE = "airunway-system"
+
+
+@contextmanager
+def shim_namespace(sandbox):
+    """The providers' namespace, created for the test when the sandbox has none (and then removed)."""
+    def settled():
+        out = sandbox.kubectl("get", "namespace", SHIM_NAMESPACE, "-o", "json", check=False)
+        if out.returncode:
+            return "absent"
+        return "active" if json.loads(out.stdout)["status"]["phase"] == "Active" else None
+
+    made = eventually(settled, what=f"namespace {SHIM_NAMESPACE} settled") == "absent"
+    if made:
+        sandbox.kubectl("create", "namespace", SHIM_NAMESPACE)
+    try:
+        yield
+    finally:
+        if made:
+            sandbox.kubectl("delete", "namespace", SHIM_NAMESPACE, "--wait=false", check=False)
+
+
+def check_shim_manifest(sandbox, path: Path, provider: str) -> list[dict]:
+    """The shape every deploy/providers/<provider>.yaml shares (ServiceAccount, ClusterRole and binding, hardened
+    Deployment running ``airunway provider <provider>``), accepted by a server-side dry run; returns its objects."""
+    import yaml
+
+    shim = f"airunway-{provider}-provider"
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert {("ServiceAccount", shim), ("ClusterRole", f"{shim}-role"), ("ClusterRoleBinding", f"{shim}-rolebinding"),
+            ("Deployment", shim)} <= names, names
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    assert deployment["metadata"]["namespace"] == SHIM_NAMESPACE
+    assert deployment["spec"]["selector"]["matchLabels"] == {
+        "control-plane": f"{provider}-provider", "app.kubernetes.io/name": "airunway"}
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == shim
+    [container] = pod["containers"]
+    assert container["image"] == "airunway:0.1.0"
+    assert container["command"] + container["args"] == [
+        "airunway", "provider", provider, "--leader-elect", "--health-probe-bind-address=:8081"]
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+    assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    with shim_namespace(sandbox):
+        out = sandbox.kubectl("apply", "--dry-run=server", "-f", str(path)).stdout
+        assert out.count("(server dry run)") == len(docs), out
+    return docs
+
+
+def granted_rules(docs: list[dict]) -> dict[tuple[str, str], set[str]]:
+    """The ClusterRole's verbs per (API group, resource)."""
+    role = next(d for d in docs if d["kind"] == "ClusterRole")
+    return {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
