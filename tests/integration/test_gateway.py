@@ -27,12 +27,13 @@ def providers(sandbox):
 
 @pytest.fixture(scope="module")
 def gateway(sandbox):
-    """One Gateway (the only one in the cluster) in its own namespace, with an address in its status."""
+    """A Gateway in its own namespace, with an address in its status, labelled as the one to route through (other
+    test modules may leave Gateways behind while their namespaces are being deleted)."""
     namespace, name = f"gw-{uuid.uuid4().hex[:8]}", "inference-gateway"
     sandbox.kubectl("create", "namespace", namespace)
     apply(sandbox, {
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": name, "namespace": namespace, "labels": {"airunway.ai/inference-gateway": "true"}},
         "spec": {"gatewayClassName": "test", "listeners": [
             {"name": "http", "port": 80, "protocol": "HTTP"},
             {"name": "alt", "port": 8080, "protocol": "HTTP"},
