@@ -239,3 +239,32 @@ def test_provider_managed_pool_is_routed_to_once_it_exists(sandbox, namespace, g
     assert get(sandbox, "deployment", "dyn-epp", namespace) is None
     eventually(lambda: gateway_condition(sandbox, namespace, "dyn").get("reason") == "GatewayConfigured",
                what="GatewayConfigured")
+
+
+def test_a_direct_vllm_model_becomes_routable(sandbox, namespace, gateway, controller, tmp_path):
+    """The whole path: ``airunway provider vllm`` runs the model on kwok, the core controller routes it."""
+    provider = ControllerProcess(sandbox, tmp_path / "provider.log", command=("provider", "vllm"))
+    try:
+        provider.wait_ready()
+        apply(sandbox, {"apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
+                        "metadata": {"name": "real", "namespace": namespace},
+                        "spec": {"model": {"id": MODEL_ID}, "engine": {"type": "vllm"}, "provider": {"name": "vllm"},
+                                 "resources": {"gpu": {"count": 1}}}})
+        eventually(lambda: (kget(sandbox, "modeldeployment", "real", "-n", namespace).get("status") or {})
+                   .get("phase") == "Running", timeout=90, what="the model Running")
+        route = eventually(lambda: get(sandbox, "httproute", "real", namespace), timeout=30, what="the route")
+        assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == "real"
+        pool = get(sandbox, "inferencepool", "real", namespace)
+        assert pool["spec"]["targetPorts"] == [{"number": 8000}]
+        pods = kget(sandbox, "pods", "-n", namespace, "-l", "airunway.ai/model-deployment=real")["items"]
+        assert len(pods) == 1, "the model's pod carries the label the pool selects"
+        status = eventually(lambda: kget(sandbox, "modeldeployment", "real", "-n", namespace)["status"]
+                            .get("gateway"), what="status.gateway")
+        assert status["endpoint"] == GATEWAY_ADDRESS and status["modelName"] == MODEL_ID
+
+        sandbox.kubectl("delete", "modeldeployment", "real", "-n", namespace, "--wait=false")
+        eventually(lambda: get(sandbox, "httproute", "real", namespace) is None
+                   and get(sandbox, "inferencepool", "real", namespace) is None, timeout=60,
+                   what="route and pool garbage-collected")
+    finally:
+        provider.stop()
