@@ -107,6 +107,14 @@ def controller(
     ),
     disable_cert_rotation: bool = _flag(False, "--disable-cert-rotation", "Do not generate and rotate the webhook certificate."),
     cert_service_name: str = typer.Option("airunway-webhook-service", help="Webhook Service name; the certificate is for <name>.<POD_NAMESPACE>.svc."),
+    validating_webhook_configuration: str = typer.Option(
+        "airunway-validating-webhook-configuration", hidden=True,
+        help="ValidatingWebhookConfiguration whose caBundle the controller keeps current.",
+    ),
+    mutating_webhook_configuration: str = typer.Option(
+        "airunway-mutating-webhook-configuration", hidden=True,
+        help="MutatingWebhookConfiguration whose caBundle the controller keeps current.",
+    ),
     gateway_name: str = typer.Option("", help="Gateway to route through (with --gateway-namespace)."),
     gateway_namespace: str = typer.Option("", help="Namespace of --gateway-name."),
     epp_service_port: int = typer.Option(9002, help="Port of the endpoint picker Service."),
@@ -154,6 +162,8 @@ def controller(
         webhook_extra_hosts=list(webhook_extra_host),
         disable_cert_rotation=disable_cert_rotation,
         cert_service_name=cert_service_name,
+        validating_webhook_configuration=validating_webhook_configuration,
+        mutating_webhook_configuration=mutating_webhook_configuration,
         gateway_name=gateway_name,
         gateway_namespace=gateway_namespace,
         epp_service_port=epp_service_port,

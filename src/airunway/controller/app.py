@@ -18,6 +18,7 @@ from airunway.controller.gateway.detector import NEGATIVE_RECHECK_SECONDS
 from airunway.controller.metrics import default_metrics
 from airunway.controller.migration import migration_runnable
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
+from airunway.controller.webhook import MUTATING_CONFIGURATION, VALIDATING_CONFIGURATION, install_webhooks
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
 from airunway.kube.manager import Manager, ManagerOptions
@@ -47,6 +48,8 @@ class ControllerOptions(ManagerOptions):
     webhook_extra_hosts: list[str] = field(default_factory=list)
     disable_cert_rotation: bool = False
     cert_service_name: str = DEFAULT_CERT_SERVICE_NAME
+    validating_webhook_configuration: str = VALIDATING_CONFIGURATION
+    mutating_webhook_configuration: str = MUTATING_CONFIGURATION
     pod_namespace: str = ""
     gateway_name: str = ""
     gateway_namespace: str = ""
@@ -108,6 +111,8 @@ def build_manager(
     )
     reconciler.setup(controller)
     manager.add_runnable(reconciler.follow_gateway_apis, name="gateway API detection", needs_leader=True)
+    if options.enable_webhooks:
+        install_webhooks(manager, client, options, provider_configs_installed=provider_configs_installed)
     return manager, reconciler
 
 

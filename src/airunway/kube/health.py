@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import inspect
-import ipaddress
 import logging
 import ssl
 import time
@@ -23,6 +22,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from airunway.kube.certs import new_serving, write_pair
 from airunway.kube.client import Client
 from airunway.kube.resources import SUBJECTACCESSREVIEWS, TOKENREVIEWS
 
@@ -109,40 +109,9 @@ class TokenReviewAuth:
 
 def self_signed_tls(directory: Path, hosts: list[str] | None = None) -> ssl.SSLContext:
     """A server TLS context with a fresh self-signed ECDSA P-256 certificate (written to ``directory``)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    hosts = hosts or ["localhost", "127.0.0.1"]
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
-    sans: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            sans.append(x509.DNSName(host))
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / "tls.crt", directory / "tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.touch(mode=0o600)
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return server_tls(cert_path, key_path)
+    pair = new_serving(hosts or ["localhost", "127.0.0.1"], validity=datetime.timedelta(days=365))
+    write_pair(directory, pair)
+    return server_tls(directory / "tls.crt", directory / "tls.key")
 
 
 def server_tls(cert_file: Path, key_file: Path) -> ssl.SSLContext:
