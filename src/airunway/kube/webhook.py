@@ -235,13 +235,19 @@ def validating(validate: Callable[[AdmissionRequest], Any]) -> Handler:
 
 
 class CertificateFiles:
-    """A TLS context serving the pair in a folder, reloaded when the files change."""
+    """A TLS context serving the pair in a folder, reloaded when the files change.
+
+    The listening socket keeps one context; each handshake is switched to the context of the newest pair that
+    loaded cleanly, so a half-written or mismatched pair never replaces a working one.
+    """
 
     def __init__(self, cert_dir: Path, cert_name: str = "tls.crt", key_name: str = "tls.key"):
         self.cert_file = Path(cert_dir) / cert_name
         self.key_file = Path(cert_dir) / key_name
-        self.context: ssl.SSLContext | None = None
+        self.context: ssl.SSLContext | None = None  # the listening socket's
+        self.current: ssl.SSLContext | None = None  # the one handshakes use
         self._stamp: tuple | None = None
+        self._refused: tuple | None = None  # the files that last failed to load, not retried until they change
 
     def _current_stamp(self) -> tuple:
         stamps = []
@@ -250,27 +256,37 @@ class CertificateFiles:
             stamps.append((st.st_ino, st.st_mtime_ns, st.st_size))
         return tuple(stamps)
 
+    def _use_current(self, tls: ssl.SSLObject, _server_name: str | None, _context: ssl.SSLContext) -> None:
+        if self.current is not None and tls.context is not self.current:
+            tls.context = self.current
+
     def load(self) -> ssl.SSLContext:
-        """The context (created on the first call, from files that must exist)."""
+        """The listening context (created on the first call, from files that must exist)."""
         if self.context is None:
             self._stamp = self._current_stamp()
+            self.current = server_tls(self.cert_file, self.key_file)
             self.context = server_tls(self.cert_file, self.key_file)
+            self.context.sni_callback = self._use_current
         return self.context
 
     def reload_if_changed(self) -> bool:
-        """Load the files again if they changed; a half-written or mismatched pair keeps the previous one."""
+        """Load the files again if they changed; a pair that does not load keeps the previous one in use."""
         if self.context is None:
             return False
         try:
             stamp = self._current_stamp()
-            if stamp == self._stamp:
-                return False
-            self.context.load_cert_chain(str(self.cert_file), str(self.key_file))
+        except OSError:
+            return False  # a file is missing for now: keep serving, look again later
+        if stamp in (self._stamp, self._refused):
+            return False
+        try:
+            fresh = server_tls(self.cert_file, self.key_file)
         except (OSError, ssl.SSLError) as exc:
-            log.warning("cannot load the webhook certificate yet; serving the previous one",
+            self._refused = stamp
+            log.warning("cannot load the new webhook certificate; serving the previous one",
                         extra={"cert": str(self.cert_file), "error": str(exc)})
             return False
-        self._stamp = stamp
+        self.current, self._stamp = fresh, stamp
         log.info("reloaded the webhook serving certificate", extra={"cert": str(self.cert_file)})
         return True
 
