@@ -197,13 +197,13 @@ def api():
     return fake
 
 
-def rotator(api, cert_dir: Path) -> certs.CertRotator:
+def rotator(api, cert_dir: Path, on_files_written=None) -> certs.CertRotator:
     return certs.CertRotator(
         api, namespace="ns", secret_name="webhook-cert", hosts=HOSTS, cert_dir=cert_dir,
         webhooks=[certs.WebhookConfiguration(certs.VALIDATING_WEBHOOK_CONFIGURATIONS, "v-config"),
                   certs.WebhookConfiguration(certs.MUTATING_WEBHOOK_CONFIGURATIONS, "m-config"),
                   certs.WebhookConfiguration(certs.MUTATING_WEBHOOK_CONFIGURATIONS, "absent")],
-        ca_name="airunway-ca", ca_organization="airunway",
+        ca_name="airunway-ca", ca_organization="airunway", on_files_written=on_files_written,
     )
 
 
@@ -213,10 +213,11 @@ def bundles(api) -> list[str]:
 
 
 async def test_rotator_creates_the_secret_files_and_ca_bundles(api, tmp_path):
-    r = rotator(api, tmp_path)
+    reloads = []
+    r = rotator(api, tmp_path, on_files_written=lambda: reloads.append(1))
     assert r.readiness() is not None
     await r.sync()
-    assert r.readiness() is None
+    assert r.readiness() is None and reloads == [1]
     secret = await api.get(SECRETS, "webhook-cert", "ns")
     artifacts = certs.Artifacts.from_secret_data(secret["data"])
     assert secret["type"] == "Opaque" and artifacts is not None
@@ -227,7 +228,7 @@ async def test_rotator_creates_the_secret_files_and_ca_bundles(api, tmp_path):
     # A second pass changes nothing.
     writes = list(api.writes)
     await r.sync()
-    assert api.writes == writes
+    assert api.writes == writes and reloads == [1]
 
 
 async def test_rotator_fills_an_empty_placeholder_secret_and_keeps_its_other_keys(api, tmp_path):

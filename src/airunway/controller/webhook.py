@@ -178,6 +178,7 @@ def install_webhooks(
             ],
             ca_name=CA_NAME,
             ca_organization=CA_ORGANIZATION,
+            on_files_written=server.certificates.reload_if_changed,
         )
         manager.add_runnable(rotator.run, name="webhook certificate rotation", needs_leader=False)
         manager.add_readyz_check("webhook-certificate", rotator.readiness)

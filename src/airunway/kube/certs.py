@@ -31,7 +31,7 @@ import logging
 import os
 import random
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -355,7 +355,9 @@ class CertRotator:
         check_interval: float = CHECK_INTERVAL,
         lookahead: dt.timedelta = LOOKAHEAD,
         validity: dt.timedelta = VALIDITY,
+        on_files_written: Callable[[], Any] | None = None,
     ):
+        """``on_files_written`` is called after new files are written (the server reloads them at once)."""
         self.client = client
         self.namespace = namespace
         self.secret_name = secret_name
@@ -369,7 +371,8 @@ class CertRotator:
         self.check_interval = check_interval
         self.lookahead = lookahead
         self.validity = validity
-        self.ready = asyncio.Event()  # set once the folder holds the Secret's certificates
+        self.on_files_written = on_files_written
+        self.ready = asyncio.Event()  # set once the server has the Secret's pair and the API server trusts its CA
         self._wake = asyncio.Event()
 
     def readiness(self) -> str | None:
@@ -381,12 +384,15 @@ class CertRotator:
     async def sync(self) -> None:
         """Make the Secret, the folder and every caBundle right (raises on API failures; run again to retry)."""
         artifacts = await self.ensure_secret()
-        write_file(self.cert_dir / CA_CERT, artifacts.ca.cert)
+        written = write_file(self.cert_dir / CA_CERT, artifacts.ca.cert)
         if write_pair(self.cert_dir, artifacts.serving, cert_name=self.cert_name, key_name=self.key_name):
             log.info("wrote the webhook certificates from the Secret", extra={"dir": str(self.cert_dir)})
-        self.ready.set()
+            written = True
+        if written and self.on_files_written is not None:
+            self.on_files_written()
         for webhook in self.webhooks:
             await self.inject_ca(webhook, artifacts.ca.cert)
+        self.ready.set()
 
     async def ensure_secret(self) -> Artifacts:
         """The Secret's artifacts, after writing new ones when they do not do."""
@@ -427,7 +433,7 @@ class CertRotator:
                 config = await self.client.get(webhook.resource, webhook.name)
             except NotFound:
                 log.info("webhook configuration not found; its caBundle is set once it exists",
-                         extra={"kind": webhook.resource.kind, "name": webhook.name})
+                         extra={"kind": webhook.resource.kind, "configuration": webhook.name})
                 return
             entries = config.get("webhooks") or []
             stale = [w for w in entries if (w.get("clientConfig") or {}).get("caBundle") != bundle]
@@ -439,7 +445,7 @@ class CertRotator:
                 await self.client.update(webhook.resource, config)
             except Conflict:
                 continue
-            log.info("set caBundle", extra={"kind": webhook.resource.kind, "name": webhook.name,
+            log.info("set caBundle", extra={"kind": webhook.resource.kind, "configuration": webhook.name,
                                             "webhooks": [w.get("name") for w in stale]})
             return
         raise Conflict(409, "Conflict", f"{webhook.resource.kind} {webhook.name} kept changing while setting caBundle")
