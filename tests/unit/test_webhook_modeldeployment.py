@@ -172,3 +172,23 @@ async def test_provider_config_lookup_outcomes():
         if message:
             assert message in response.status["message"]
         assert response.warnings == warnings
+
+
+@pytest.mark.parametrize("enabled,rotation", [(True, True), (True, False), (False, True)])
+def test_the_controller_serves_webhooks_only_when_enabled(tmp_path, enabled, rotation):
+    from airunway.controller.app import ControllerOptions, build_manager
+
+    options = ControllerOptions(pod_namespace="ns", webhook_cert_dir=tmp_path / "certs", enable_webhooks=enabled,
+                                disable_cert_rotation=not rotation, webhook_extra_hosts=["127.0.0.1"])
+    manager, _ = build_manager(object(), options)  # nothing talks to the API server before run()
+    runnables = {name: needs_leader for name, _, needs_leader in manager._runnables}
+    if not enabled:
+        assert "webhook server" not in runnables and not (tmp_path / "certs").exists()
+        assert "webhook" not in manager.readyz_checks
+        return
+    # Every replica serves (and rotates, with conditional writes), not only the leader.
+    assert runnables["webhook server"] is False
+    assert ("webhook certificate rotation" in runnables) is rotation
+    assert ("webhook-certificate" in manager.readyz_checks) is rotation
+    assert manager.readyz_checks["webhook"]() is not None  # not serving yet
+    assert sorted(p.name for p in (tmp_path / "certs").iterdir()) == ["tls.crt", "tls.key"]  # bootstrap pair
