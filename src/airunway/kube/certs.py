@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -66,6 +66,8 @@ LOOKAHEAD = dt.timedelta(days=90)
 CHECK_INTERVAL = 12 * 3600.0
 BOOTSTRAP_VALIDITY = dt.timedelta(hours=24)
 CLOCK_SKEW = dt.timedelta(minutes=5)  # backdating, so a node whose clock lags still accepts a fresh certificate
+_SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)  # to compare public keys
+_UNREADABLE = (ValueError, TypeError, UnsupportedAlgorithm)  # what parsing a damaged PEM raises
 
 
 # --------------------------------------------------------------------------------------------- certificates
@@ -207,7 +209,7 @@ def ca_problem(ca: KeyPair, *, now: dt.datetime | None = None, lookahead: dt.tim
     try:
         cert = x509.load_pem_x509_certificate(ca.cert)
         key = serialization.load_pem_private_key(ca.key, password=None)
-    except (ValueError, TypeError) as exc:
+    except _UNREADABLE as exc:
         return f"the CA does not parse ({exc})"
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -229,21 +231,18 @@ def serving_problem(
         cert = x509.load_pem_x509_certificate(artifacts.serving.cert)
         key = serialization.load_pem_private_key(artifacts.serving.key, password=None)
         ca_cert = x509.load_pem_x509_certificate(artifacts.ca.cert)
-    except (ValueError, TypeError) as exc:
+    except _UNREADABLE as exc:
         return f"the serving certificate does not parse ({exc})"
     if key.public_key().public_bytes(*_SPKI) != cert.public_key().public_bytes(*_SPKI):
         return "the serving key does not match the serving certificate"
     try:
         cert.verify_directly_issued_by(ca_cert)
-    except (ValueError, TypeError, InvalidSignature):
+    except (*_UNREADABLE, InvalidSignature):
         return "the serving certificate was not signed by the CA"
     missing = [h for h in hosts if h not in certificate_hosts(cert)]
     if missing:
         return "the serving certificate does not name " + ", ".join(missing)
     return _validity_problem("the serving certificate", cert, now, lookahead)
-
-
-_SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def certificate_hosts(cert: x509.Certificate) -> set[str]:
@@ -396,7 +395,7 @@ class CertRotator:
 
     async def ensure_secret(self) -> Artifacts:
         """The Secret's artifacts, after writing new ones when they do not do."""
-        while True:
+        for _ in range(5):
             secret = await self.client.get_or_none(SECRETS, self.secret_name, self.namespace)
             current = Artifacts.from_secret_data(secret.get("data")) if secret else None
             fresh, reason = refresh(
@@ -424,6 +423,7 @@ class CertRotator:
             except (AlreadyExists, Conflict):
                 continue  # another replica wrote first: adopt its certificates if they do
             return fresh
+        raise Conflict(409, "Conflict", f"Secret {self.namespace}/{self.secret_name} kept changing while rotating")
 
     async def inject_ca(self, webhook: WebhookConfiguration, ca_cert: bytes) -> None:
         """Set ``caBundle`` of every webhook in the configuration to ``ca_cert`` (missing configuration: nothing)."""
