@@ -196,8 +196,8 @@ def check_shim_manifest(sandbox, path: Path, provider: str) -> list[dict]:
     shim = f"airunway-{provider}-provider"
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
     names = {(d["kind"], d["metadata"]["name"]) for d in docs}
-    assert {("ServiceAccount", shim), ("ClusterRole", f"{shim}-role"), ("ClusterRoleBinding", f"{shim}-rolebinding"),
-            ("Deployment", shim)} <= names, names
+    assert {("InferenceProviderConfig", provider), ("ServiceAccount", shim), ("ClusterRole", f"{shim}-role"),
+            ("ClusterRoleBinding", f"{shim}-rolebinding"), ("Deployment", shim)} <= names, names
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     assert deployment["metadata"]["namespace"] == SHIM_NAMESPACE
     assert deployment["spec"]["selector"]["matchLabels"] == {

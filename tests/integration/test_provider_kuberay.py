@@ -347,7 +347,7 @@ def test_the_shim_manifest_is_accepted_by_the_api_server(sandbox):
     docs = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
     assert kinds == {
-        ("ServiceAccount", SHIM), ("ClusterRole", f"{SHIM}-role"), ("ClusterRoleBinding", f"{SHIM}-rolebinding"),
+        ("InferenceProviderConfig", "kuberay"), ("ServiceAccount", SHIM), ("ClusterRole", f"{SHIM}-role"), ("ClusterRoleBinding", f"{SHIM}-rolebinding"),
         ("Namespace", "kuberay-system"), ("Role", "airunway-hf-secret"), ("RoleBinding", "airunway-hf-secret"),
         ("Deployment", SHIM),
     }

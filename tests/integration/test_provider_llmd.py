@@ -121,7 +121,7 @@ async def test_an_unschedulable_deployment_stays_pending_with_the_reason(client,
 
 def test_the_shim_manifest_is_accepted_by_the_api_server(sandbox):
     docs = check_shim_manifest(sandbox, MANIFEST, NAME)
-    assert len(docs) == 4
+    assert len(docs) == 5  # the InferenceProviderConfig, ServiceAccount, ClusterRole, binding, Deployment
     granted = granted_rules(docs)
     assert granted[("apps", "deployments")] == granted[("", "services")] == {
         "get", "list", "watch", "create", "update", "patch", "delete"}

@@ -177,7 +177,7 @@ SHIM = "airunway-vllm-provider"
 
 def test_the_shim_manifest_is_accepted_by_the_api_server(sandbox):
     docs = check_shim_manifest(sandbox, MANIFEST, "vllm")
-    assert len(docs) == 4
+    assert len(docs) == 5  # the InferenceProviderConfig, ServiceAccount, ClusterRole, binding, Deployment
     granted = granted_rules(docs)
     assert granted[("apps", "deployments")] == granted[("", "services")] == {
         "get", "list", "watch", "create", "update", "patch", "delete"}
