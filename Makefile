@@ -7,7 +7,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	.venv/bin/airunway sandbox up
+	.venv/bin/airunway dashboard
 
 test: setup
 	.venv/bin/pytest -ra

@@ -221,3 +221,26 @@ def granted_rules(docs: list[dict]) -> dict[tuple[str, str], set[str]]:
     """The ClusterRole's verbs per (API group, resource)."""
     role = next(d for d in docs if d["kind"] == "ClusterRole")
     return {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+
+
+class DashboardAPI:
+    """The dashboard app in-process (no socket), with its own Kubernetes client to the sandbox:
+    ``async with DashboardAPI(sandbox) as api: await api.get("/api/...")``."""
+
+    def __init__(self, sandbox) -> None:
+        self.sandbox = sandbox
+
+    async def __aenter__(self):
+        import httpx
+
+        from airunway.kube.client import Client
+        from airunway.server.app import create_app
+
+        self.kube = await Client.connect(self.sandbox.kubeconfig, field_manager="airunway-dashboard")
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(client=self.kube)),
+                                      base_url="http://dashboard.test", timeout=120)
+        return self.http
+
+    async def __aexit__(self, *exc) -> None:
+        await self.http.aclose()
+        await self.kube.close()

@@ -25,11 +25,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _not_yet(what: str) -> None:
-    err.print(f"[yellow]`airunway {what}` is not yet available in this version.[/yellow]")
-    raise typer.Exit(2)
-
-
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context) -> None:
     """With no subcommand, runs the dashboard."""
@@ -43,8 +38,38 @@ def dashboard(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(3001, help="Port to listen on."),
 ) -> None:
-    """Run the dashboard: the REST API and the web UI."""
-    _not_yet("dashboard")
+    """Run the dashboard: the REST API and the web UI.
+
+    With no cluster configured (no --kubeconfig, $KUBECONFIG or ~/.kube/config, not in a pod) it starts the local
+    sandbox cluster with the core controller and the provider controllers, and stops the controllers on exit.
+    """
+    import os
+
+    import uvicorn
+
+    from airunway import local
+    from airunway.kube import configure_logging
+    from airunway.server.app import Settings, create_app
+
+    configure_logging("info", "text")
+    stack = None
+    if kubeconfig is None and local.configured_cluster() is None:
+        try:
+            stack = local.start(lambda msg: err.print(f"[dim]{msg}[/dim]"))
+        except RuntimeError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1)
+        kubeconfig = stack.kubeconfig
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        err.print(f"Sandbox cluster ready: export KUBECONFIG={kubeconfig}")
+    err.print(f"AI Runway dashboard on http://{host}:{port} (API under /api; Ctrl-C stops it)")
+    try:
+        uvicorn.run(create_app(Settings(kubeconfig=str(kubeconfig) if kubeconfig else None)),
+                    host=host, port=port, log_level="warning")
+    finally:
+        if stack is not None:
+            stack.stop()
+            err.print("Controllers stopped; the sandbox keeps running (airunway sandbox down stops it).")
 
 
 class _GoBoolFlags(TyperCommand):

@@ -35,6 +35,16 @@ def configured_cluster() -> str | None:
     return str(default) if not paths and default.is_file() else None
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent process dies, however it dies (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def available_providers() -> tuple[str, ...]:
     """The providers this installation has a controller for."""
     return tuple(p for p in PROVIDERS if importlib.util.find_spec(f"airunway.providers.{p}") is not None)
@@ -118,6 +128,7 @@ def start(
                 [sys.executable, "-m", "airunway.cli", *args, f"--health-probe-bind-address=127.0.0.1:{port}",
                  "--metrics-bind-address=0", "--zap-encoder=console"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             log.close()
             stack.children.append(Child(name, proc, port, log_path))

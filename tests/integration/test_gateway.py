@@ -7,13 +7,14 @@ status gets phase Running and the endpoint Service, and the Service selects a po
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
 import pytest
 import yaml
 
-from support import ControllerProcess, eventually, kget
+from support import ControllerProcess, DashboardAPI, eventually, kget
 from workload import installed_providers
 
 GATEWAY_ADDRESS = "203.0.113.10"  # documentation range: written into status, never connected to
@@ -53,6 +54,15 @@ def controller(sandbox, providers, gateway, tmp_path_factory):
         yield proc
     finally:
         proc.stop()
+
+
+async def dashboard_gateway_view(sandbox) -> tuple[dict, list[dict]]:
+    """What the dashboard's ``/api/gateway`` endpoints say."""
+    async with DashboardAPI(sandbox) as api:
+        status = await api.get("/api/gateway/status")
+        models = await api.get("/api/gateway/models")
+    assert status.status_code == models.status_code == 200
+    return status.json(), models.json()["models"]
 
 
 def apply(sandbox, *docs: dict) -> None:
@@ -194,6 +204,14 @@ def test_two_namespaces_share_one_gateway(sandbox, gateway, controller):
             eventually(lambda ns=ns: get(sandbox, "httproute", "model", ns), timeout=30, what=f"the route in {ns}")
         eventually(lambda: admitted_namespaces(sandbox, gateway) == [sorted(namespaces)] * 2, timeout=30,
                    what="both namespaces admitted")
+
+        for ns in namespaces:
+            eventually(lambda ns=ns: gateway_condition(sandbox, ns, "model").get("reason") == "GatewayConfigured",
+                       timeout=30, what=f"routing configured in {ns}")
+        status, models = asyncio.run(dashboard_gateway_view(sandbox))
+        assert status == {"available": True, "endpoint": GATEWAY_ADDRESS}
+        assert [(m["namespace"], m["deploymentName"], m["name"], m["provider"], m["ready"]) for m in models] == [
+            (ns, "model", MODEL_ID, "vllm", True) for ns in sorted(namespaces)]
 
         sandbox.kubectl("delete", "modeldeployment", "model", "-n", namespaces[0])
         eventually(lambda: admitted_namespaces(sandbox, gateway) == [[namespaces[1]]] * 2, timeout=30,

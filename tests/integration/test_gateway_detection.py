@@ -12,12 +12,10 @@ import pytest
 import yaml
 
 from airunway.api.crds import crd_documents
-from airunway.kube.client import Client
 from airunway.sandbox.cluster import Sandbox
 from airunway.sandbox.upstream_crds import module_crd_documents, standin_crd_documents
 from airunway.sandbox.versions import KUBERAY_CRDS
-from airunway.server.services import gateway as gateway_service
-from support import ControllerProcess, eventually, kget
+from support import ControllerProcess, DashboardAPI, eventually, kget
 from test_gateway import GATEWAY_ADDRESS, get, running_model
 from workload import installed_providers
 
@@ -96,14 +94,18 @@ def test_crds_installed_later_turn_routing_on(bare, tmp_path):
 
 
 async def install_through_the_dashboard_service(sandbox) -> tuple[dict, dict, dict]:
-    async with await Client.connect(sandbox.kubeconfig) as client:
-        before = await gateway_service.crd_status(client)
-        installed = await gateway_service.install_crds(client)
-        after = await gateway_service.crd_status(client)
-    return before, installed, after
+    """``GET /api/installation/gateway/status``, ``POST …/install-crds``, and the status again."""
+    async with DashboardAPI(sandbox) as api:
+        before = await api.get("/api/installation/gateway/status")
+        installed = await api.post("/api/installation/gateway/install-crds")
+        after = await api.get("/api/installation/gateway/status")
+    assert before.status_code == installed.status_code == after.status_code == 200, installed.text
+    return before.json(), installed.json(), after.json()
 
 
 async def dashboard_view(sandbox) -> tuple[dict, dict, dict]:
-    async with await Client.connect(sandbox.kubeconfig) as client:
-        return (await gateway_service.crd_status(client), await gateway_service.gateway_info(client),
-                await gateway_service.gateway_models(client))
+    async with DashboardAPI(sandbox) as api:
+        answers = [await api.get(path) for path in ("/api/installation/gateway/status", "/api/gateway/status",
+                                                     "/api/gateway/models")]
+    assert all(a.status_code == 200 for a in answers)
+    return tuple(a.json() for a in answers)

@@ -1,0 +1,5 @@
+"""The API's routers, included by :func:`airunway.server.app.create_app` in this order."""
+
+from airunway.server.routes import gateway, health
+
+ROUTERS = [health.router, gateway.router, gateway.installation]

@@ -1,0 +1,38 @@
+"""Gateway integration: ``/api/gateway`` (is a Gateway routing models, which ones) and
+``/api/installation/gateway`` (CRD status and install)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from airunway.kube.client import Client
+from airunway.server.deps import kube
+from airunway.server.services import gateway as service
+
+router = APIRouter(prefix="/api/gateway", tags=["gateway"])
+installation = APIRouter(prefix="/api/installation/gateway", tags=["installation"])
+
+
+@router.get("/status")
+async def gateway_status(client: Client = Depends(kube)) -> dict:
+    return await service.gateway_info(client)
+
+
+@router.get("/models")
+async def gateway_models(client: Client = Depends(kube)) -> dict:
+    return await service.gateway_models(client)
+
+
+@installation.get("/status")
+async def crd_status(client: Client = Depends(kube)) -> dict:
+    return await service.crd_status(client)
+
+
+@installation.post("/install-crds")
+async def install_crds(client: Client = Depends(kube)):
+    try:
+        return await service.install_crds(client)
+    except service.InstallFailed as exc:
+        return JSONResponse({"error": {"message": str(exc), "statusCode": exc.status_code}, "results": exc.results},
+                            status_code=exc.status_code)
