@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 from airunway import local
 from support import eventually
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "qwen-direct-vllm.yaml"
 
 
 def test_local_stack_runs_the_controllers_on_the_configured_cluster(sandbox, tmp_path, monkeypatch):
@@ -27,6 +32,15 @@ def test_local_stack_runs_the_controllers_on_the_configured_cluster(sandbox, tmp
 
         for provider in local.available_providers():
             eventually(lambda: provider in registered(), timeout=30, what=f"{provider} registered and ready")
+
+        # The README's example runs to Running on a simulated GPU node.
+        sandbox.kubectl("apply", "-f", str(EXAMPLE))
+        try:
+            eventually(lambda: (json.loads(sandbox.kubectl("get", "modeldeployment", "qwen-demo", "-n", "default",
+                                                           "-o", "json").stdout).get("status") or {})
+                       .get("phase") == "Running", timeout=90, what="the example Running")
+        finally:
+            sandbox.kubectl("delete", "-f", str(EXAMPLE), "--wait=false")
     finally:
         stack.stop()
     assert not [c.name for c in stack.children if c.proc.returncode not in (0, -15)]
