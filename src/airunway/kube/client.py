@@ -157,8 +157,9 @@ class Client:
         body: Any = None,
         content_type: str = JSON,
         timeout: aiohttp.ClientTimeout | None = None,
+        accept: str = JSON,
     ) -> aiohttp.ClientResponse:
-        headers = {"Accept": JSON, "User-Agent": self._user_agent}
+        headers = {"Accept": accept, "User-Agent": self._user_agent}
         for setting in (await self.configuration.auth_settings()).values():
             if setting.get("in") == "header" and setting.get("value"):
                 headers[setting["key"]] = setting["value"]
@@ -207,6 +208,18 @@ class Client:
                     continue
                 raise err
         raise AssertionError("unreachable")
+
+    async def request_text(
+        self, path: str, *, query: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> str:
+        """A GET whose answer is text, not JSON (pod logs, a service's ``/metrics`` through the API server proxy);
+        errors raise :class:`ApiError` like :meth:`request`."""
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout else None
+        async with await self._send("GET", path, query=query, timeout=limit, accept="*/*") as resp:
+            payload = await resp.read()
+            if 200 <= resp.status < 300:
+                return payload.decode("utf-8", "replace")
+            raise error_from_status(resp.status, payload)
 
     # -- reading ---------------------------------------------------------------------------------------
 
