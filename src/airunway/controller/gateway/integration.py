@@ -75,9 +75,16 @@ class GatewayStepError(Exception):
     """A gateway step failed; the GatewayReady condition already says so. The reconcile is retried."""
 
 
-async def served_model(service: str, namespace: str, port: int) -> str:
-    """Ask the model server behind ``service`` which model it serves (OpenAI ``/v1/models``)."""
-    url = f"http://{service}.{namespace}.svc:{port}/v1/models"
+def cluster_url(service: str, namespace: str, port: int) -> str:
+    return f"http://{service}.{namespace}.svc:{port}"
+
+
+async def served_model(
+    service: str, namespace: str, port: int, *, base_url: Callable[[str, str, int], str] = cluster_url
+) -> str:
+    """Ask the model server behind ``service`` which model it serves (OpenAI ``/v1/models``); "" when it does not
+    answer in time, answers with an error, or sends more than 1 MiB."""
+    url = base_url(service, namespace, port) + "/v1/models"
     timeout = aiohttp.ClientTimeout(total=DISCOVERY_TIMEOUT)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as resp:
