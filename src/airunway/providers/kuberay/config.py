@@ -7,23 +7,13 @@ looked up afresh on every heartbeat so that installing or removing KubeRay shows
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from airunway.api.constants import (
-    ANNOTATION_CAPABILITIES,
-    ANNOTATION_DEFAULT_NAMESPACE,
-    ANNOTATION_DESCRIPTION,
-    ANNOTATION_DISPLAY_NAME,
-    ANNOTATION_DOCUMENTATION,
-    ANNOTATION_DOCUMENTATION_URL,
-    ANNOTATION_HEALTH,
-    ANNOTATION_INSTALLATION,
-)
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
 from airunway.kube.resources import Resource
 from airunway.providers.framework import ProviderConfig
+from airunway.providers.metadata import provider_annotations
 
 PROVIDER_NAME = "kuberay"
 DISPLAY_NAME = "KubeRay"
@@ -102,18 +92,9 @@ def health() -> dict[str, Any]:
 
 def annotations() -> dict[str, str]:
     """The discovery metadata the dashboard reads from the InferenceProviderConfig."""
-    info = installation()
-    compact = {"separators": (",", ":")}
-    return {
-        ANNOTATION_DISPLAY_NAME: DISPLAY_NAME,
-        ANNOTATION_DESCRIPTION: info["description"],
-        ANNOTATION_DEFAULT_NAMESPACE: OPERATOR_NAMESPACE,
-        ANNOTATION_DOCUMENTATION_URL: DOCUMENTATION_URL,
-        ANNOTATION_DOCUMENTATION: DOCUMENTATION_URL,
-        ANNOTATION_CAPABILITIES: json.dumps(spec()["capabilities"], **compact),
-        ANNOTATION_HEALTH: json.dumps(health(), **compact),
-        ANNOTATION_INSTALLATION: json.dumps(info, **compact),
-    }
+    return provider_annotations(display_name=DISPLAY_NAME, default_namespace=OPERATOR_NAMESPACE,
+                                documentation_url=DOCUMENTATION_URL, spec=spec(), health=health(),
+                                installation=installation())
 
 
 async def rayservice_crd_served(client: Client) -> bool:
