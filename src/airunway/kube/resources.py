@@ -90,3 +90,7 @@ TOKENREVIEWS = Resource("authentication.k8s.io", "v1", "tokenreviews", namespace
 SUBJECTACCESSREVIEWS = Resource(
     "authorization.k8s.io", "v1", "subjectaccessreviews", namespaced=False, kind="SubjectAccessReview"
 )
+SELFSUBJECTACCESSREVIEWS = Resource(
+    "authorization.k8s.io", "v1", "selfsubjectaccessreviews", namespaced=False, kind="SelfSubjectAccessReview"
+)
+PERSISTENTVOLUMECLAIMS = Resource("", "v1", "persistentvolumeclaims", kind="PersistentVolumeClaim")

@@ -1,26 +1,65 @@
 """The dashboard: a FastAPI app serving the REST API under ``/api`` (and the web UI when it is built).
 
 Routes are thin (``airunway.server.routes``): they read the request, call a service (``airunway.server.services``)
-and shape the answer. One Kubernetes client is opened for the app's lifetime.
+and shape the answer. One Kubernetes client is opened for the app's lifetime, and the watch cache behind the
+deployment list runs as long as the app does.
+
+Every request goes through, outermost first: gzip compression, the trailing-slash redirect (a GET or HEAD that
+would be a 404 with a trailing slash is sent to the path without it, 301), CORS (loopback origins unless
+``CORS_ORIGIN`` says otherwise; ``X-Airunway-Auth-Error`` is exposed) and authentication (``/api`` only, when on).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
 from airunway import __version__
-from airunway.kube.client import Client
-from airunway.server import errors
+from airunway.kube.client import Client, ConfigError
+from airunway.server import auth, errors
 from airunway.server.routes import ROUTERS
+from airunway.server.runtime import Settings, runtime_of
+
+__all__ = ["Settings", "create_app"]
+
+log = logging.getLogger("airunway.server")
+
+LOOPBACK_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+COMPRESS_FROM = 1024  # bytes
 
 
-@dataclass
-class Settings:
-    kubeconfig: str | None = None
+def _cors(app: FastAPI, setting: str | None) -> None:
+    common = {"allow_methods": ["*"], "allow_headers": ["*"], "expose_headers": [auth.AUTH_ERROR_HEADER]}
+    if setting is not None and setting.strip() == "*":
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], **common)
+        return
+    origins = [o.strip() for o in (setting or "").split(",") if o.strip()]
+    if setting is not None and setting.strip() and not origins:
+        log.warning("CORS_ORIGIN lists no origin; allowing loopback origins only", extra={"CORS_ORIGIN": setting})
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, **common)
+    else:
+        app.add_middleware(CORSMiddleware, allow_origin_regex=LOOPBACK_ORIGIN, **common)
+
+
+def _authentication(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next):
+        path = request.url.path
+        if request.method != "OPTIONS" and path.startswith("/api/") and not auth.is_public(path):
+            runtime = await runtime_of(request.app)
+            if runtime.settings.auth_on():
+                if runtime.client is None:
+                    return auth.unauthorized("Authentication is not possible without a cluster")
+                refused = await auth.authenticate(request, runtime.client)
+                if refused is not None:
+                    return refused
+        return await call_next(request)
 
 
 def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
@@ -30,18 +69,32 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = client is None
-        app.state.client = client or await Client.connect(settings.kubeconfig, field_manager="airunway-dashboard")
+        if own:
+            try:
+                app.state.client = await Client.connect(settings.kubeconfig, field_manager="airunway-dashboard")
+            except ConfigError as exc:
+                log.warning("no cluster: the dashboard runs, every cluster call fails", extra={"error": str(exc)})
+                app.state.client = None
+        runtime = await runtime_of(app)
         try:
             yield
         finally:
-            if own:
+            await runtime.stop()
+            app.state.runtime = None
+            if own and app.state.client is not None:
                 await app.state.client.close()
 
     app = FastAPI(title="AI Runway", version=__version__, openapi_url="/api/openapi.json", docs_url="/api/docs",
                   redoc_url=None, lifespan=lifespan)
+    app.router.redirect_slashes = False  # the 404 handler redirects GET and HEAD only, with 301
+    app.state.settings = settings
+    app.state.runtime = None
     if client is not None:
         app.state.client = client  # also usable without running the lifespan (in-process test transports)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    _authentication(app)
+    _cors(app, settings.cors())
+    app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM)
     return app

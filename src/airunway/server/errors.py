@@ -7,8 +7,10 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from airunway.server.schemas import InvalidRequest, Issue, describe
 
 log = logging.getLogger("airunway.server")
 
@@ -27,22 +29,56 @@ def envelope(status_code: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "statusCode": status_code, **extra}}, status_code=status_code)
 
 
+FRONTEND_MISSING = "Frontend not available. Run with frontend build or in development mode."
+_WHERE = {"body", "query", "path", "header"}
+
+
+def _issue(error: dict) -> Issue:
+    """A pydantic error as an Issue: the field path without FastAPI's location prefix, and a plain message."""
+    loc = list(error.get("loc", ()))
+    if loc and loc[0] in _WHERE:
+        loc = loc[1:]
+    loc = [p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    if error.get("type") == "json_invalid":
+        message = "Malformed JSON in request body"
+    return Issue(tuple(loc), message)
+
+
+def invalid_answer(issues: list[Issue]) -> JSONResponse:
+    """400 for a request that breaks its schema: the issues, and one message naming each field for people."""
+    message = "Invalid request: " + "; ".join(describe(i) for i in issues) if issues else "Invalid request"
+    body = {"success": False, "error": {"name": "ZodError", "message": message, "statusCode": 400,
+                                        "issues": [i.to_dict() for i in issues]}}
+    return JSONResponse(body, status_code=400)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def problem(_: Request, exc: ApiProblem) -> JSONResponse:
         return envelope(exc.status_code, exc.message, **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and exc.detail == "Not Found":
-            return envelope(404, f"Route not found: {request.method} {request.url.path}")
+            path = request.url.path
+            if request.method in ("GET", "HEAD") and path.endswith("/") and path != "/":
+                target = path.rstrip("/") or "/"
+                query = request.url.query
+                return RedirectResponse(target + (f"?{query}" if query else ""), status_code=301)
+            if not path.startswith("/api/") and path != "/api":
+                return PlainTextResponse(FRONTEND_MISSING, status_code=404)
+            return envelope(404, f"Route not found: {request.method} {path}")
         message = "Internal Server Error" if exc.status_code >= 500 else str(exc.detail)
         return envelope(exc.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        issues = [{"path": [str(p) for p in e.get("loc", ())], "message": e.get("msg", "")} for e in exc.errors()]
-        return JSONResponse({"success": False, "error": {"name": "ZodError", "issues": issues}}, status_code=400)
+        return invalid_answer([_issue(e) for e in exc.errors()])
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid_rule(_: Request, exc: InvalidRequest) -> JSONResponse:
+        return invalid_answer(exc.issues)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

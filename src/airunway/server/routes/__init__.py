@@ -1,5 +1,13 @@
-"""The API's routers, included by :func:`airunway.server.app.create_app` in this order."""
+"""The API's routers, included by :func:`airunway.server.app.create_app` in this order. A new area of the API
+adds its module here and its router(s) to ``ROUTERS``."""
 
-from airunway.server.routes import gateway, health
+from airunway.server.routes import deployments, gateway, health, settings
 
-ROUTERS = [health.router, gateway.router, gateway.installation]
+ROUTERS = [
+    health.health,
+    settings.settings_router,
+    settings.providers_router,
+    deployments.router,
+    gateway.router,
+    gateway.installation,
+]

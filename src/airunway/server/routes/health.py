@@ -1,25 +1,41 @@
-"""``/api/health``: liveness and version, without touching the cluster."""
+"""Health, version and the cluster's connection and nodes. One router, served under both ``/api/health`` and
+``/api/cluster`` as upstream does (``/api/cluster/status`` is what the UI calls)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from airunway import __version__
+from airunway.server.deps import runtime
+from airunway.server.runtime import Runtime
+from airunway.server.services import cluster
+from airunway.server.services.conversions import now_iso
 
-router = APIRouter(prefix="/api/health", tags=["health"])
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+router = APIRouter()
 
 
 @router.get("")
 async def healthy() -> dict:
-    return {"status": "healthy", "timestamp": _now()}
+    """Liveness, without touching the cluster."""
+    return {"status": "healthy", "timestamp": now_iso()}
 
 
 @router.get("/version")
 async def version() -> dict:
-    return {"version": __version__, "buildTime": _now(), "gitCommit": "unknown"}
+    return {"version": __version__, "buildTime": now_iso(), "gitCommit": "unknown"}
+
+
+@router.get("/status")
+async def status(rt: Runtime = Depends(runtime)) -> dict:
+    """Whether the cluster answers, and whether AI Runway's ModelDeployment CRD is installed."""
+    return await cluster.cluster_status(rt.client, rt.settings.namespace(), rt.cluster_name)
+
+
+@router.get("/nodes")
+async def nodes(rt: Runtime = Depends(runtime)) -> dict:
+    return {"nodes": await cluster.schedulable_nodes(rt.client)}
+
+
+health = APIRouter()
+health.include_router(router, prefix="/api/health", tags=["health"])
+health.include_router(router, prefix="/api/cluster", tags=["cluster"])

@@ -1,0 +1,140 @@
+"""Who is calling: Bearer tokens checked by the cluster, and Kubernetes clients that act as the caller.
+
+With authentication on (``AUTH_ENABLED`` is ``true`` or ``1``, read on every request unless the app's settings fix
+it), every ``/api`` path but a few public ones needs ``Authorization: Bearer <token>``. The token is checked with a
+TokenReview made with the dashboard's own credentials; nothing is cached. Deployment reads and writes then use the
+caller's token, so the cluster's RBAC decides what each user may see and do: the dashboard impersonates nobody and
+holds no permission list of its own.
+
+A missing or rejected token is answered 401 with the header ``X-Airunway-Auth-Error: true`` (the web UI then asks
+the user to log in again).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from kubernetes_asyncio.client import ApiClient
+
+from airunway.kube.client import Client
+from airunway.kube.errors import ApiError
+from airunway.kube.resources import SELFSUBJECTACCESSREVIEWS, TOKENREVIEWS
+
+log = logging.getLogger("airunway.server.auth")
+
+AUTH_ERROR_HEADER = "X-Airunway-Auth-Error"
+AUTH_REQUIRED = "Authentication required"
+PUBLIC_PATHS = frozenset({
+    "/api/health", "/api/health/", "/api/health/version", "/api/cluster/status",
+    "/api/settings", "/api/settings/", "/api/settings/providers", "/api/settings/providers/",
+    "/api/providers", "/api/providers/",
+})
+PUBLIC_PREFIX = "/api/oauth"
+
+
+def enabled_by_env() -> bool:
+    return os.environ.get("AUTH_ENABLED", "").strip().lower() in ("true", "1")
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path == PUBLIC_PREFIX or path.startswith(PUBLIC_PREFIX + "/")
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+@dataclass
+class User:
+    username: str
+    uid: str = ""
+    groups: list[str] = field(default_factory=list)
+
+
+class AuthFailed(Exception):
+    pass
+
+
+def unauthorized(message: str = AUTH_REQUIRED) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "statusCode": 401}}, status_code=401,
+                        headers={AUTH_ERROR_HEADER: "true"})
+
+
+async def review_token(client: Client, token: str) -> User:
+    """The user the cluster says ``token`` belongs to; :class:`AuthFailed` with the reason otherwise."""
+    if not token:
+        raise AuthFailed("No token provided")
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}
+    try:
+        answer = await client.create(TOKENREVIEWS, review)
+    except (ApiError, OSError) as exc:
+        raise AuthFailed(getattr(exc, "message", "") or str(exc) or "Token review failed") from exc
+    status = answer.get("status") or {}
+    if not status.get("authenticated"):
+        raise AuthFailed(status.get("error") or "Token not authenticated")
+    user = status.get("user") or {}
+    return User(user.get("username") or "unknown", user.get("uid") or "", list(user.get("groups") or []))
+
+
+async def authenticate(request: Request, client: Client) -> JSONResponse | None:
+    """Check the request's Bearer token; on success remember the user and token on ``request.state``, on failure
+    the 401 answer to send."""
+    token = bearer_token(request)
+    if token is None:
+        return unauthorized()
+    try:
+        request.state.user = await review_token(client, token)
+    except AuthFailed as exc:
+        return unauthorized(str(exc))
+    request.state.token = token
+    return None
+
+
+class UserClients:
+    """Clients that call the API server with a user's token and the dashboard's cluster address and CA.
+
+    They share one connection pool without the dashboard's client certificate (the API server would otherwise
+    authenticate the certificate, not the token). They are cheap: make one per request, never close it.
+    """
+
+    def __init__(self, base: Client):
+        self.base = base
+        cfg = copy.deepcopy(base.configuration)
+        cfg.cert_file = None
+        cfg.key_file = None
+        cfg.api_key = {}
+        cfg.api_key_prefix = {}
+        cfg.refresh_api_key_hook = None
+        self._api = ApiClient(configuration=cfg)
+
+    def for_token(self, token: str) -> Client:
+        client = Client(self._api, field_manager=self.base.field_manager, request_timeout=self.base.request_timeout)
+        cfg = copy.copy(self._api.configuration)
+        cfg.api_key = {"BearerToken": f"Bearer {token}"}
+        client.configuration = cfg
+        return client
+
+    async def close(self) -> None:
+        await self._api.close()
+
+
+async def may(client: Client, verb: str, group: str, resource: str, namespace: str | None = None) -> bool:
+    """Whether the caller ``client`` acts for may do ``verb`` on ``resource`` (all namespaces when None)."""
+    attributes = {"verb": verb, "group": group, "resource": resource}
+    if namespace:
+        attributes["namespace"] = namespace
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+              "spec": {"resourceAttributes": attributes}}
+    try:
+        answer = await client.create(SELFSUBJECTACCESSREVIEWS, review)
+    except (ApiError, OSError) as exc:
+        log.debug("access review failed", extra={"error": str(exc)})
+        return False
+    return bool((answer.get("status") or {}).get("allowed"))

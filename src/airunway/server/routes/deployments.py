@@ -1,0 +1,125 @@
+"""``/api/deployments``: list, create (and preview), read, delete, and a deployment's pods, logs, pending reasons,
+metrics and manifest. A request without ``namespace`` uses the configured default namespace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+
+from airunway.kube.client import Client
+from airunway.server.deps import caller, cluster
+from airunway.server.runtime import Runtime
+from airunway.server.schemas import CreateDeployment, InvalidRequest, Issue, is_namespace, is_resource_name
+from airunway.server.services.deployments import DeploymentService
+
+router = APIRouter(prefix="/api/deployments", tags=["deployments"])
+
+NAME_RULE = "must be 1-253 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit"
+NAMESPACE_RULE = "must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
+
+
+def deployment_name(name: str = Path(..., description="The ModelDeployment's name")) -> str:
+    if not is_resource_name(name):
+        raise InvalidRequest([Issue(("name",), NAME_RULE)])
+    return name
+
+
+def namespace_param(namespace: str | None = Query(None, description="Default: the configured namespace")) -> str | None:
+    if namespace is not None and not is_namespace(namespace):
+        raise InvalidRequest([Issue(("namespace",), NAMESPACE_RULE)])
+    return namespace
+
+
+async def _namespace(rt: Runtime, given: str | None) -> str:
+    return given or await rt.config.namespace()
+
+
+@router.get("")
+async def list_deployments(
+    namespace: str | None = Depends(namespace_param),
+    limit: int | None = Query(None, ge=1, le=100),
+    offset: int | None = Query(None, ge=0),
+    rt: Runtime = Depends(cluster),
+    user: Client | None = Depends(caller),
+):
+    page = await rt.deployments.list(user, namespace, limit, offset)
+    return JSONResponse(page.to_dict())  # already plain JSON: skip the encoder, lists can be long
+
+
+@router.post("", status_code=201)
+async def create_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster),
+                            user: Client | None = Depends(caller)) -> dict:
+    return await rt.deployments.create(user, body, await _namespace(rt, body.namespace))
+
+
+@router.post("/preview")
+async def preview_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster)) -> dict:
+    return await rt.deployments.preview(body, await _namespace(rt, body.namespace))
+
+
+@router.get("/-/pvcs")
+async def list_pvcs(namespace: str | None = Depends(namespace_param), rt: Runtime = Depends(cluster),
+                    user: Client | None = Depends(caller)) -> dict:
+    if not namespace:
+        raise InvalidRequest([Issue(("namespace",), "namespace is required")])
+    return {"pvcs": await rt.deployments.pvcs(user, namespace)}
+
+
+@dataclass
+class One:
+    """The deployment a ``/{name}`` route is about: its service, the caller and the resolved namespace."""
+
+    service: DeploymentService
+    caller: Client | None
+    namespace: str
+    name: str
+
+
+async def one(name: str = Depends(deployment_name), namespace: str | None = Depends(namespace_param),
+              rt: Runtime = Depends(cluster), user: Client | None = Depends(caller)) -> One:
+    return One(rt.deployments, user, await _namespace(rt, namespace), name)
+
+
+@router.get("/{name}")
+async def get_deployment(d: One = Depends(one)) -> dict:
+    return await d.service.get(d.caller, d.namespace, d.name)
+
+
+@router.get("/{name}/manifest")
+async def get_manifest(d: One = Depends(one)) -> dict:
+    return await d.service.manifest(d.caller, d.namespace, d.name)
+
+
+@router.delete("/{name}")
+async def delete_deployment(d: One = Depends(one)) -> dict:
+    await d.service.delete(d.caller, d.namespace, d.name)
+    return {"message": "Deployment deleted successfully"}
+
+
+@router.get("/{name}/pods")
+async def get_pods(d: One = Depends(one)) -> dict:
+    return {"pods": await d.service.pods(d.caller, d.namespace, d.name)}
+
+
+@router.get("/{name}/metrics")
+async def get_metrics(d: One = Depends(one)) -> dict:
+    return await d.service.deployment_metrics(d.caller, d.namespace, d.name)
+
+
+@router.get("/{name}/pending-reasons")
+async def get_pending_reasons(d: One = Depends(one)) -> dict:
+    return {"reasons": await d.service.pending_reasons(d.caller, d.namespace, d.name)}
+
+
+@router.get("/{name}/logs")
+async def get_logs(
+    d: One = Depends(one),
+    podName: str | None = Query(None, description="Default: the deployment's first pod"),
+    container: str | None = Query(None, description="Default: the main container"),
+    tailLines: int = Query(100, ge=1, le=10000),
+    timestamps: str | None = Query(None, description='"true" to prefix each line with its time'),
+) -> dict:
+    return await d.service.logs(d.caller, d.namespace, d.name, pod=podName or None, container=container or None,
+                                tail_lines=tailLines, timestamps=timestamps == "true")

@@ -1,0 +1,67 @@
+"""``/api/settings`` (the dashboard's settings, with the providers and whether authentication is on) and
+``/api/providers`` (the registered providers; also under ``/api/settings/providers``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, StrictStr
+
+from airunway.server import auth
+from airunway.server.deps import runtime
+from airunway.server.errors import ApiProblem
+from airunway.server.runtime import Runtime
+from airunway.server.services import providers as service
+from airunway.server.services.settings import SaveFailed
+
+settings_router = APIRouter(prefix="/api/settings", tags=["settings"])
+providers_router = APIRouter(prefix="/api/providers", tags=["providers"])
+
+
+class SettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    defaultNamespace: StrictStr | None = None
+
+
+async def _providers(rt: Runtime) -> list[dict]:
+    return await service.list_providers(rt.client) if rt.client else []
+
+
+async def _provider(rt: Runtime, provider_id: str) -> dict:
+    found = await service.get_provider(rt.client, provider_id) if rt.client else None
+    if found is None:
+        raise ApiProblem(404, f"Provider not found: {provider_id}")
+    return found
+
+
+@settings_router.get("")
+async def get_settings(rt: Runtime = Depends(runtime)) -> dict:
+    config = await rt.config.get() if rt.config else {"defaultNamespace": rt.settings.namespace()}
+    return {"config": config, "providers": await _providers(rt), "auth": {"enabled": rt.settings.auth_on()}}
+
+
+@settings_router.put("")
+async def update_settings(body: SettingsUpdate, request: Request, rt: Runtime = Depends(runtime)):
+    # The path is public so the UI can read the settings before login; changing them needs a valid token.
+    if rt.settings.auth_on():
+        refused = await auth.authenticate(request, rt.client) if rt.client else auth.unauthorized()
+        if refused is not None:
+            return refused
+    if rt.config is None:
+        raise ApiProblem(503, "No Kubernetes cluster is configured: the settings cannot be saved")
+    try:
+        config = await rt.config.update(body.model_dump(exclude_none=True))
+    except SaveFailed as exc:
+        raise ApiProblem(500, "Internal Server Error") from exc
+    return {"message": "Settings updated successfully", "config": config}
+
+
+@settings_router.get("/providers")
+@providers_router.get("")
+async def list_providers(rt: Runtime = Depends(runtime)) -> dict:
+    return {"providers": await _providers(rt)}
+
+
+@settings_router.get("/providers/{provider_id}")
+@providers_router.get("/{provider_id}")
+async def get_provider(provider_id: str, rt: Runtime = Depends(runtime)) -> dict:
+    return await _provider(rt, provider_id)

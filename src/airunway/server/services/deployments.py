@@ -1,0 +1,380 @@
+"""Deployments as the dashboard serves them: ModelDeployments with their pods, logs, scheduling problems and
+metrics.
+
+Lists come from a watch cache (informers over ModelDeployments and pods, started with the app), so a list of
+thousands of deployments costs no request to the API server. Single reads and all writes go to the API server,
+as the caller when authentication is on (``caller`` is then the caller's client) so that RBAC decides; lists are
+filtered to the namespaces the caller may list, asked of the API server with SelfSubjectAccessReviews. Pods,
+events and logs are read with the dashboard's own credentials, after a read of the deployment as the caller has
+shown the caller may see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, TypeVar
+from urllib.parse import quote
+
+from airunway.api.constants import GROUP
+from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
+from airunway.kube.client import Client
+from airunway.kube.errors import ApiError, Forbidden, NotFound, ServerError, TooManyRequests
+from airunway.kube.informer import Cache
+from airunway.kube.resources import EVENTS, NAMESPACES, PERSISTENTVOLUMECLAIMS, PODS
+from airunway.server.auth import may
+from airunway.server.errors import ApiProblem
+from airunway.server.schemas import CreateDeployment
+from airunway.server.services import conversions, gpus, pods as podlib
+from airunway.server.services.metrics import MetricsService, target_for
+from airunway.server.services.providers import capability_problem, provider_details
+
+log = logging.getLogger("airunway.server.deployments")
+
+T = TypeVar("T")
+
+CACHE_WAIT = 10.0  # seconds a request waits for the first sync before reading the API server instead
+LOG_CONTAINERS = ("main", "vllm", "model", "ray-head", "ray-worker", "inference", "worker", "server", "frontend")
+ANSI_SGR = re.compile(r"\x1b\[[0-9;]*m")
+PREMADE_IMAGE = "ghcr.io/kaito-project/aikit/{id}"
+PREMADE_MODELS = ("llama3.2:1b", "llama3.2:3b", "llama3.1:8b", "llama3.3:70b", "mixtral:8x7b", "phi4:14b",
+                  "gemma2:2b", "qwq:32b", "codestral:22b", "gpt-oss:20b")
+GGUF_RUNNER_IMAGE = "ghcr.io/kaito-project/aikit/runners/llama-cpp-cuda:latest"
+
+
+def kube_message(exc: BaseException) -> str:
+    """An API error in words: the server's message and its per-field causes."""
+    if not isinstance(exc, ApiError):
+        return str(exc) or type(exc).__name__
+    message = exc.message or exc.reason or f"HTTP {exc.status}"
+    causes = [f"{c.get('field')}: {c.get('message')}" if c.get("field") else str(c.get("message"))
+              for c in exc.causes if c.get("message")]
+    if causes and not all(c in message for c in causes):
+        message += " Details: " + "; ".join(causes)
+    return message
+
+
+def _status_of(exc: BaseException) -> int:
+    return exc.status if isinstance(exc, ApiError) and 400 <= exc.status < 600 else 500
+
+
+def _failure(exc: BaseException, what: str) -> ApiProblem:
+    status = _status_of(exc)
+    return ApiProblem(status, "Internal Server Error" if status >= 500 else f"{what}: {kube_message(exc)}")
+
+
+async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 3, delay: float = 0.5) -> T:
+    """``call()``, again after server errors, throttling and broken connections."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except (ServerError, TooManyRequests, OSError, asyncio.TimeoutError):
+            if attempt + 1 == attempts:
+                raise
+            await asyncio.sleep(delay * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class Page:
+    deployments: list[dict]
+    total: int
+    limit: int
+    offset: int
+
+    def to_dict(self) -> dict:
+        return {"deployments": self.deployments, "pagination": {
+            "total": self.total, "limit": self.limit, "offset": self.offset,
+            "hasMore": self.offset + len(self.deployments) < self.total}}
+
+
+EMPTY_PAGE = Page([], 0, 0, 0)
+
+
+def classify_event(event: dict) -> dict:
+    """A Warning event as a pending reason: is it about resources, which one, could more nodes help."""
+    reason = event.get("reason") or "Unknown"
+    message = event.get("message") or ""
+    text = message.lower()
+    constraint = reason == "FailedScheduling" or "insufficient" in text
+    out: dict[str, Any] = {"reason": reason, "message": message, "isResourceConstraint": constraint}
+    helps = False
+    if constraint:
+        kind = "gpu" if "nvidia.com/gpu" in text else "cpu" if "cpu" in text else "memory" if "memory" in text else None
+        if kind:
+            out["resourceType"] = kind
+            helps = True
+    if "taint" in text or "toleration" in text or "node selector" in text or "didn't match" in text:
+        helps = False
+    out["canAutoscalerHelp"] = helps
+    return out
+
+
+def pick_container(pod: dict) -> str | None:
+    """The container whose log is shown when none is asked for."""
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name")]
+    for preferred in LOG_CONTAINERS:
+        if preferred in names:
+            return preferred
+    ready = next((c.get("name") for c in (pod.get("status") or {}).get("containerStatuses") or [] if c.get("ready")),
+                 None)
+    return ready or (names[0] if names else None)
+
+
+def resolve_images(req: CreateDeployment) -> CreateDeployment:
+    """KAITO deployments of a premade model get its image; GGUF files run directly get the runner image and the
+    file's URL."""
+    if req.provider != "kaito":
+        return req
+    changes: dict[str, Any] = {}
+    if req.modelSource == "premade" and req.premadeModel and not req.imageRef:
+        if req.premadeModel in PREMADE_MODELS:
+            changes["imageRef"] = PREMADE_IMAGE.format(id=req.premadeModel)
+    elif req.modelSource == "huggingface" and req.ggufRunMode == "direct":
+        changes["imageRef"] = req.imageRef or GGUF_RUNNER_IMAGE
+        if req.ggufFile:
+            repo = "/".join(quote(s, safe="") for s in req.modelId.split("/"))
+            file = "/".join(quote(s, safe="") for s in req.ggufFile.split("/"))
+            changes["engineArgs"] = {**(req.engineArgs or {}),
+                                     "ggufUrl": f"https://huggingface.co/{repo}/resolve/main/{file}"}
+    return req.model_copy(update=changes) if changes else req
+
+
+class DeploymentService:
+    def __init__(self, client: Client, metrics: MetricsService, *, cache: Cache | None = None):
+        """``client``: the dashboard's own credentials. ``cache``: where the ModelDeployment and pod informers live
+        (one is made when not given); :meth:`start` starts them."""
+        self.client = client
+        self.metrics = metrics
+        self.cache = cache or Cache(client)
+        self.deployments = self.cache.informer(MODEL_DEPLOYMENTS)
+        self.pod_index = podlib.PodIndex(self.cache.informer(PODS))
+
+    def start(self) -> None:
+        self.cache.start()
+
+    async def stop(self) -> None:
+        await self.cache.stop()
+
+    # -- reads ------------------------------------------------------------------------------------------------
+
+    async def _pods_of(self, namespace: str, name: str) -> list[dict]:
+        if self.pod_index.synced():
+            return self.pod_index.pods(namespace, name)
+        return await podlib.list_pods(self.client, namespace, name)
+
+    async def _statuses(self, namespace: str, name: str) -> list[dict]:
+        return [podlib.pod_status(p) for p in await self._pods_of(namespace, name)]
+
+    async def _cached_deployments(self, namespaces: set[str] | None) -> list[dict] | None:
+        """The cached ModelDeployments in ``namespaces`` (None: all), or None when the cache is not usable."""
+        if not self.deployments.has_synced():
+            if not self.deployments.running or not await self.deployments.wait_synced(CACHE_WAIT):
+                return None
+        if namespaces is None:
+            return self.deployments.list(copy=False)
+        return [md for ns in sorted(namespaces) for md in self.deployments.list(ns, copy=False)]
+
+    async def _readable_namespaces(self, caller: Client, namespace: str | None) -> set[str] | None:
+        """Namespaces whose ModelDeployments the caller may list (None: all)."""
+        resource = MODEL_DEPLOYMENTS.plural
+        if namespace:
+            return {namespace} if await may(caller, "list", GROUP, resource, namespace) else set()
+        if await may(caller, "list", GROUP, resource):
+            return None
+        names = [ns["metadata"]["name"] for ns in (await self.client.list_all(NAMESPACES)).items]
+        allowed = await asyncio.gather(*(may(caller, "list", GROUP, resource, ns) for ns in names))
+        return {ns for ns, ok in zip(names, allowed) if ok}
+
+    async def _listed(self, caller: Client | None, namespace: str | None) -> list[dict]:
+        namespaces: set[str] | None = {namespace} if namespace else None
+        if caller is not None:
+            namespaces = await self._readable_namespaces(caller, namespace)
+            if namespaces is not None and not namespaces:
+                return []
+        cached = await self._cached_deployments(namespaces)
+        if cached is not None:
+            return cached
+        reader = caller or self.client
+        try:
+            if namespaces is None:
+                return (await reader.list_all(MODEL_DEPLOYMENTS)).items
+            lists = await asyncio.gather(*(reader.list_all(MODEL_DEPLOYMENTS, ns) for ns in sorted(namespaces)))
+            return [md for listed in lists for md in listed.items]
+        except (NotFound, Forbidden):
+            return []
+
+    async def list(self, caller: Client | None, namespace: str | None, limit: int | None = None,
+                   offset: int | None = None) -> Page:
+        """Deployments newest first; a page of them when ``limit`` or ``offset`` is given. Never fails: a problem
+        reading them is an empty list."""
+        try:
+            items = await self._listed(caller, namespace)
+            keys = [(md["metadata"]["namespace"], md["metadata"]["name"]) for md in items]
+            if self.pod_index.synced():
+                pod_lists = [[podlib.pod_status(p) for p in self.pod_index.pods(ns, n)] for ns, n in keys]
+            else:
+                pod_lists = await asyncio.gather(*(self._statuses(ns, n) for ns, n in keys))
+        except Exception as exc:  # noqa: BLE001 - the list view shows nothing rather than an error
+            log.warning("cannot list deployments", extra={"error": kube_message(exc)})
+            return EMPTY_PAGE
+        shown = [conversions.deployment_status(md, pods) for md, pods in zip(items, pod_lists)]
+        shown.sort(key=lambda d: d["createdAt"], reverse=True)
+        total = len(shown)
+        if limit is None and offset is None:
+            return Page(shown, total, total, 0)
+        start = offset or 0
+        end = start + limit if limit is not None else None
+        return Page(shown[start:end], total, limit or total, start)
+
+    async def read(self, caller: Client | None, namespace: str, name: str) -> dict | None:
+        """The ModelDeployment as the caller sees it; None if it does not exist or the caller may not read it."""
+        try:
+            return await (caller or self.client).get(MODEL_DEPLOYMENTS, name, namespace)
+        except Exception as exc:  # noqa: BLE001 - any failure reads as "not there", as upstream
+            if not isinstance(exc, NotFound):
+                log.info("deployment read failed", extra={"deployment": f"{namespace}/{name}",
+                                                          "error": kube_message(exc)})
+            return None
+
+    async def _visible(self, caller: Client | None, namespace: str, name: str) -> dict:
+        md = await self.read(caller, namespace, name)
+        if md is None:
+            raise ApiProblem(404, "Deployment not found")
+        return md
+
+    async def get(self, caller: Client | None, namespace: str, name: str) -> dict:
+        md = await self._visible(caller, namespace, name)
+        return conversions.deployment_status(md, await self._statuses(namespace, name))
+
+    async def manifest(self, caller: Client | None, namespace: str, name: str) -> dict:
+        md = await self.read(caller, namespace, name)
+        if md is None:
+            raise ApiProblem(404, "Deployment manifest not found")
+        return conversions.manifest_answer(md)
+
+    async def pods(self, caller: Client | None, namespace: str, name: str) -> list[dict]:
+        await self._visible(caller, namespace, name)
+        return await self._statuses(namespace, name)
+
+    async def pending_reasons(self, caller: Client | None, namespace: str, name: str) -> list[dict]:
+        await self._visible(caller, namespace, name)
+        pending = [p for p in await self._statuses(namespace, name) if p["phase"] == "Pending"]
+        if not pending:
+            return []
+        try:
+            events = (await self.client.list_all(
+                EVENTS, namespace, field_selector=f"involvedObject.name={pending[0]['name']}")).items
+        except (ApiError, OSError) as exc:
+            log.info("cannot list events", extra={"pod": pending[0]["name"], "error": kube_message(exc)})
+            return []
+        return [classify_event(e) for e in events if e.get("type") == "Warning"]
+
+    async def logs(self, caller: Client | None, namespace: str, name: str, *, pod: str | None,
+                   container: str | None, tail_lines: int, timestamps: bool) -> dict:
+        await self._visible(caller, namespace, name)
+        names = [p["name"] for p in await self._statuses(namespace, name)]
+        if not names:
+            return {"logs": "", "podName": "", "message": "No pods found for this deployment"}
+        target = pod or names[0]
+        if target not in names:
+            raise ApiProblem(400, f"Pod '{target}' is not part of deployment '{name}'")
+        try:
+            if not container:
+                found = (await self.client.list_all(PODS, namespace, field_selector=f"metadata.name={target}")).items
+                container = pick_container(found[0]) if found else None
+            query = {"tailLines": str(tail_lines), "timestamps": "true" if timestamps else "false"}
+            if container:
+                query["container"] = container
+            text = await with_retry(lambda: self.client.request_text(PODS.path(namespace, target, "log"),
+                                                                     query=query))
+        except NotFound:
+            raise ApiProblem(500, f"Pod '{target}' not found in namespace '{namespace}'")
+        except (ApiError, OSError, asyncio.TimeoutError) as exc:
+            raise ApiProblem(500, f"Failed to get logs for pod '{target}': {kube_message(exc)}")
+        out = {"logs": ANSI_SGR.sub("", text), "podName": target}
+        if container:
+            out["container"] = container
+        return out
+
+    async def deployment_metrics(self, caller: Client | None, namespace: str, name: str) -> dict:
+        md = await self._visible(caller, namespace, name)
+        shown = conversions.deployment_status(md, [])
+        service = conversions.parse_frontend_service(shown.get("frontendService"))
+        target = target_for(namespace, name, shown.get("provider"), service[0] if service else None,
+                            service[1] if service else None)
+        return await self.metrics.deployment_metrics(target)
+
+    async def pvcs(self, caller: Client | None, namespace: str) -> list[dict]:
+        try:
+            claims = (await (caller or self.client).list_all(PERSISTENTVOLUMECLAIMS, namespace)).items
+        except (ApiError, OSError) as exc:
+            raise _failure(exc, "Failed to list storage disks") from exc
+        out = []
+        for pvc in claims:
+            spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
+            out.append({
+                "name": pvc["metadata"]["name"],
+                "status": status.get("phase") or "Unknown",
+                "storageClass": spec.get("storageClassName") or "",
+                "capacity": (status.get("capacity") or {}).get("storage")
+                or ((spec.get("resources") or {}).get("requests") or {}).get("storage") or "",
+            })
+        return out
+
+    # -- writes -----------------------------------------------------------------------------------------------
+
+    async def _check_provider(self, req: CreateDeployment) -> None:
+        if not req.provider:
+            return
+        try:
+            config = await self.client.get(INFERENCE_PROVIDER_CONFIGS, req.provider)
+        except NotFound:
+            raise ApiProblem(404, f"Provider not found: {req.provider}")
+        except (ApiError, OSError, asyncio.TimeoutError) as exc:
+            log.info("provider lookup failed; admission will check", extra={"error": kube_message(exc)})
+            return
+        problem = capability_problem(
+            req.provider, provider_details(config)["capabilities"], engine=req.engine, mode=req.mode,
+            model_source=req.modelSource, router_mode=req.routerMode, overrides=req.providerOverrides)
+        if problem:
+            raise ApiProblem(422, problem)
+
+    async def prepare(self, req: CreateDeployment, namespace: str) -> dict:
+        """The ModelDeployment for a create request, after the checks that need the cluster."""
+        req.check()
+        req = resolve_images(req)
+        await self._check_provider(req)
+        return conversions.to_manifest(req, namespace)
+
+    async def preview(self, req: CreateDeployment, namespace: str) -> dict:
+        return conversions.manifest_answer(conversions.with_storage_defaults(await self.prepare(req, namespace)))
+
+    async def create(self, caller: Client | None, req: CreateDeployment, namespace: str,
+                     min_gpus: int = 1) -> dict:
+        manifest = await self.prepare(req, namespace)
+        warnings: list[str] = []
+        try:
+            warnings = gpus.fit_warnings(req, await gpus.gpu_capacity(self.client), min_gpus)
+        except Exception as exc:  # noqa: BLE001 - a capacity check never blocks a deployment
+            log.info("GPU fit check skipped", extra={"error": str(exc)})
+        writer = caller or self.client
+        try:
+            await with_retry(lambda: writer.create(MODEL_DEPLOYMENTS, manifest, namespace))
+        except (ApiError, OSError, asyncio.TimeoutError) as exc:
+            raise _failure(exc, "Failed to create deployment") from exc
+        out: dict[str, Any] = {"message": "Deployment created successfully", "name": req.name, "namespace": namespace}
+        if warnings:
+            out["warnings"] = warnings
+        return out
+
+    async def delete(self, caller: Client | None, namespace: str, name: str) -> None:
+        if await self.read(caller, namespace, name) is None:
+            raise ApiProblem(404, f"Deployment '{name}' not found in namespace '{namespace}'")
+        writer = caller or self.client
+        try:
+            await with_retry(lambda: writer.delete(MODEL_DEPLOYMENTS, name, namespace))
+        except (ApiError, OSError, asyncio.TimeoutError) as exc:
+            raise _failure(exc, "Failed to delete deployment") from exc
