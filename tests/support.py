@@ -224,11 +224,13 @@ def granted_rules(docs: list[dict]) -> dict[tuple[str, str], set[str]]:
 
 
 class DashboardAPI:
-    """The dashboard app in-process (no socket), with its own Kubernetes client to the sandbox:
-    ``async with DashboardAPI(sandbox) as api: await api.get("/api/...")``."""
+    """The dashboard app in-process (no socket), with its own Kubernetes client to the sandbox and its lifespan
+    running (so its watch cache too): ``async with DashboardAPI(sandbox) as api: await api.get("/api/...")``.
+    ``settings``: an ``airunway.server.app.Settings``; ``self.app`` is the app."""
 
-    def __init__(self, sandbox) -> None:
+    def __init__(self, sandbox, settings=None) -> None:
         self.sandbox = sandbox
+        self.settings = settings
 
     async def __aenter__(self):
         import httpx
@@ -237,10 +239,14 @@ class DashboardAPI:
         from airunway.server.app import create_app
 
         self.kube = await Client.connect(self.sandbox.kubeconfig, field_manager="airunway-dashboard")
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(client=self.kube)),
+        self.app = create_app(self.settings, client=self.kube)
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        await self._lifespan.__aenter__()
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
                                       base_url="http://dashboard.test", timeout=120)
         return self.http
 
     async def __aexit__(self, *exc) -> None:
         await self.http.aclose()
+        await self._lifespan.__aexit__(None, None, None)
         await self.kube.close()

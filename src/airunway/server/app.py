@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                 log.warning("no cluster: the dashboard runs, every cluster call fails", extra={"error": str(exc)})
                 app.state.client = None
         runtime = await runtime_of(app)
+        runtime.start()
         try:
             yield
         finally:

@@ -3,7 +3,7 @@
 :class:`Settings` comes from the environment (``Settings.from_env``) or from the caller; a field left at None is
 read from the environment when it is needed (``AUTH_ENABLED`` on every request, as upstream). :class:`Runtime`
 is built once per app, when it starts (or on first use when no lifespan runs, as with in-process test
-transports), and starts the watch cache the deployment list is served from.
+transports); the lifespan starts the watch cache the deployment list is served from.
 """
 
 from __future__ import annotations
@@ -107,13 +107,13 @@ _lock = asyncio.Lock()
 
 
 async def runtime_of(app) -> Runtime:
-    """The app's runtime, built and started on first use if its lifespan has not done it."""
+    """The app's runtime, built on first use. Only the app's lifespan starts its watch cache: without one (an
+    in-process test transport) lists are read from the API server."""
     found = getattr(app.state, "runtime", None)
     if found is None:
         async with _lock:
             found = getattr(app.state, "runtime", None)
             if found is None:
                 found = Runtime(app.state.settings, getattr(app.state, "client", None))
-                found.start()
                 app.state.runtime = found
     return found
