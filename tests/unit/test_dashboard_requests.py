@@ -3,15 +3,24 @@ classification (no cluster)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 from pydantic import ValidationError
 
 from airunway.server.schemas import CreateDeployment, InvalidRequest
-from airunway.server.services.deployments import classify_event, pick_container, resolve_images
+from airunway.server.services.deployments import DeploymentService, classify_event, pick_container, resolve_images
 from airunway.server.services.gpus import Capacity, NodeGpus, fit_warnings
-from airunway.server.services.metrics import find_metric, friendly_error, histogram_average, parse_prometheus
+from airunway.server.services.metrics import (
+    MetricsService,
+    ScrapeFailed,
+    find_metric,
+    friendly_error,
+    histogram_average,
+    parse_prometheus,
+    target_for,
+)
 from airunway.server.services.providers import capability_problem, provider_details, provider_info
 
 BASE = {"name": "qwen", "modelId": "Qwen/Qwen3-0.6B", "engine": "vllm"}
@@ -285,3 +294,91 @@ def test_gpu_fit_warnings():
     assert fit_warnings(CreateDeployment.model_validate({**BASE, "resources": {"gpu": 1}}), capacity, 2) == [
         "⚠️ Model requirement: Model requires at least 2 GPU(s) per worker but configuration specifies 1"]
     assert fit_warnings(CreateDeployment.model_validate({**BASE, "computeType": "cpu"}), Capacity()) == []
+
+
+class CountingScrapes(MetricsService):
+    """Scrapes nothing: answers ``text`` (or fails) and counts how often it was asked."""
+
+    def __init__(self, clock, fail: bool = False):
+        super().__init__(None, clock=clock)
+        self.calls = 0
+        self.fail = fail
+        self.release = asyncio.Event()
+
+    async def _fetch(self, target):
+        self.calls += 1
+        await self.release.wait()
+        if self.fail:
+            raise ScrapeFailed("HTTP 503: no endpoints available", 503)
+        return "vllm:num_requests_running 1\n"
+
+
+async def test_metrics_are_cached_and_shared():
+    now = [1000.0]
+    service = CountingScrapes(lambda: now[0])
+    target = target_for("ns", "qwen", "vllm", None, None)
+    assert (target.service, target.port) == ("qwen", 8000)
+    assert target_for("ns", "g", "dynamo", None, 0).service == "g-frontend"
+    first = [asyncio.create_task(service.deployment_metrics(target)) for _ in range(3)]
+    await asyncio.sleep(0)
+    service.release.set()
+    answers = await asyncio.gather(*first)
+    assert service.calls == 1 and all(a is answers[0] for a in answers)  # one scrape for simultaneous requests
+    now[0] += 14.9
+    assert await service.deployment_metrics(target) is answers[0] and service.calls == 1
+    now[0] += 0.2
+    await service.deployment_metrics(target)
+    assert service.calls == 2  # a success is kept 15 s
+
+
+async def test_failed_scrapes_are_cached_briefly():
+    now = [0.0]
+    service = CountingScrapes(lambda: now[0], fail=True)
+    service.release.set()
+    target = target_for("ns", "qwen", None, "svc", 9000)
+    answer = await service.deployment_metrics(target)
+    assert answer["available"] is False and answer["metrics"] == []
+    assert answer["error"] == "Service unavailable. The deployment is starting up."
+    now[0] += 4.9
+    await service.deployment_metrics(target)
+    assert service.calls == 1
+    now[0] += 0.2
+    await service.deployment_metrics(target)
+    assert service.calls == 2  # a failure is kept 5 s
+
+
+def test_scrape_url():
+    target = target_for("team", "qwen", None, "qwen-svc", 8080)
+    assert MetricsService(None, in_cluster=True).url(target) == "http://qwen-svc.team.svc.cluster.local:8080/metrics"
+    assert MetricsService(None).url(target) is None  # through the API server's service proxy
+    assert MetricsService(None, "http://127.0.0.1:9/{namespace}/{service}/{port}/{name}").url(target) == \
+        "http://127.0.0.1:9/team/qwen-svc/8080/qwen"
+
+
+class FakeCluster:
+    """Just enough of a Client for the log path: one deployment with one pod whose log is colourful."""
+
+    def __init__(self):
+        self.log_queries = []
+
+    async def get(self, resource, name, namespace=None):
+        return {"metadata": {"name": name, "namespace": namespace}, "spec": {}}
+
+    async def list_all(self, resource, namespace=None, *, label_selector=None, field_selector=None):
+        pod = {"metadata": {"name": "qwen-0", "namespace": namespace, "labels": {"airunway.ai/deployment": "qwen"}},
+               "spec": {"containers": [{"name": "sidecar"}, {"name": "vllm"}]}, "status": {"phase": "Running"}}
+        matches = (label_selector or "").endswith("=qwen") or field_selector == "metadata.name=qwen-0"
+        return type("Listed", (), {"items": [pod] if matches else []})()
+
+    async def request_text(self, path, *, query=None, timeout=None):
+        self.log_queries.append((path, query))
+        return "\x1b[1;32mINFO\x1b[0m server ready\n\x1b[31mWARN\x1b[0m slow\n"
+
+
+async def test_logs_strip_colours_and_pass_the_options():
+    cluster = FakeCluster()
+    service = DeploymentService(cluster, MetricsService(None))
+    answer = await service.logs(None, "ns", "qwen", pod=None, container=None, tail_lines=50, timestamps=True)
+    assert answer == {"logs": "INFO server ready\nWARN slow\n", "podName": "qwen-0", "container": "vllm"}
+    assert cluster.log_queries == [("/api/v1/namespaces/ns/pods/qwen-0/log",
+                                    {"tailLines": "50", "timestamps": "true", "container": "vllm"})]
