@@ -583,3 +583,99 @@ def test_registry_resolver_reads_digest_creation_and_revision_over_http():
             asyncio.run(resolver.resolve(parse("vllm/vllm-openai")))
     with pytest.raises(ResolveError, match="no registry endpoint"):
         asyncio.run(RegistryResolver().resolve(parse(DEFAULT_IMAGE)))
+
+
+def test_covers_compares_only_the_rendered_fields():
+    desired = {"spec": {"replicas": 1, "template": {"metadata": {"annotations": {}},
+                                                    "spec": {"containers": [{"name": "vllm", "ports": [{"p": 1}]}]}}}}
+    actual = {"spec": {"replicas": 1, "strategy": {"type": "RollingUpdate"}, "template": {
+        "metadata": {"labels": {"a": "b"}},
+        "spec": {"restartPolicy": "Always", "containers": [
+            {"name": "vllm", "imagePullPolicy": "IfNotPresent", "ports": [{"p": 1, "protocol": "TCP"}]}]}}}}
+    assert workloads.covers(actual, desired)
+    edited = json.loads(json.dumps(actual))
+    edited["spec"]["replicas"] = 4
+    assert not workloads.covers(edited, desired)
+    edited = json.loads(json.dumps(actual))
+    edited["spec"]["template"]["spec"]["containers"].append({"name": "sidecar"})
+    assert not workloads.covers(edited, desired)
+    del edited["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert not workloads.covers(edited, desired)
+    assert workloads.covers({"a": None}, {"a": []}) and not workloads.covers({"a": [1]}, {"a": []})
+
+
+class Cache:
+    """The watch cache a WorkloadReconciler reads: what the server has, as of the last sync()."""
+
+    def __init__(self, server):
+        self.server, self.objects = server, {}
+
+    def sync(self):
+        self.objects = json.loads(json.dumps(self.server.objects))
+
+    def get(self, resource, key, copy=True):
+        return self.objects.get(f"{resource.kind}/{key[0]}/{key[1]}")
+
+
+class Server:
+    """The API server calls apply and reads make."""
+
+    def __init__(self):
+        self.objects, self.applies, self.gets = {}, [], []
+
+    async def resource_for(self, api_version, kind):
+        return workloads.DEPLOYMENTS if kind == "Deployment" else workloads.SERVICES
+
+    async def get_or_none(self, resource, name, namespace):
+        self.gets.append((resource.kind, name))
+        return self.objects.get(f"{resource.kind}/{namespace}/{name}")
+
+    async def apply(self, obj, field_manager, force, resource):
+        self.applies.append((obj["kind"], obj["metadata"]["name"], field_manager, force))
+        stored = json.loads(json.dumps(obj))
+        stored["spec"].setdefault("defaulted", True)  # server-side defaults
+        self.objects[f"{obj['kind']}/{obj['metadata']['namespace']}/{obj['metadata']['name']}"] = stored
+        return stored
+
+
+def test_steady_objects_are_not_applied_again_but_changes_and_drift_are():
+    server = Server()
+    cache = Cache(server)
+    reconciler = VLLMReconciler(server, cache)
+
+    def apply_all(spec):
+        md, raw = deployment(spec)
+
+        async def run():
+            for obj in transform(md, raw):
+                await reconciler.apply(md, obj)
+
+        asyncio.run(run())
+
+    apply_all(vllm())  # not in the cache: read from the server (absent), then applied
+    assert server.applies == [("Deployment", "llm", "vllm-provider", True), ("Service", "llm", "vllm-provider", True)]
+    assert server.gets == [("Deployment", "llm"), ("Service", "llm")]
+    apply_all(vllm())  # the cache lags behind: read again, nothing applied
+    assert len(server.applies) == 2 and len(server.gets) == 4
+    cache.sync()
+    apply_all(vllm())  # steady and cached: no request at all
+    assert len(server.applies) == 2 and len(server.gets) == 4
+    assert asyncio.run(reconciler.read(workloads.DEPLOYMENTS, "llm", "ns"))["kind"] == "Deployment"
+
+    server.objects["Deployment/ns/llm"]["spec"]["replicas"] = 4  # a hand edit
+    cache.sync()
+    apply_all(vllm())
+    assert server.applies[2:] == [("Deployment", "llm", "vllm-provider", True)]
+    assert server.objects["Deployment/ns/llm"]["spec"]["replicas"] == 1
+
+    cache.sync()
+    apply_all(vllm(env=[{"name": "A", "value": "1"}]))  # the rendering changes
+    assert [a[0] for a in server.applies[3:]] == ["Deployment"]
+    cache.sync()
+    apply_all(vllm())  # and back: the env var goes (a subset check alone would keep it)
+    assert [a[0] for a in server.applies[4:]] == ["Deployment"]
+
+    del server.objects["Service/ns/llm"]  # deleted by hand
+    cache.sync()
+    apply_all(vllm())
+    assert server.applies[-1][:2] == ("Service", "llm") and len(server.applies) == 6

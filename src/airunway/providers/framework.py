@@ -227,6 +227,11 @@ class ProviderReconciler:
     def primary_name(self, md: ModelDeployment) -> str:
         return md.name
 
+    async def read(self, resource: Resource, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """An object this provider creates as apply and the status sync see it, None when it does not exist
+        (by default a GET; a subclass may answer from its watch cache)."""
+        return await self.client.get_or_none(resource, name, namespace)
+
     async def observe_extra(self, md: ModelDeployment, primary: dict[str, Any], observed: ObservedStatus) -> None:
         """A chance to refine the observed status with more reads (e.g. why pods do not schedule)."""
 
@@ -334,7 +339,9 @@ class ProviderReconciler:
         """Copy the primary object's state into ``md.status`` and return it; None when it could not be read."""
         meta = rendered["metadata"]
         try:
-            primary = await self.client.get(self.primary, meta["name"], meta.get("namespace"))
+            primary = await self.read(self.primary, meta["name"], meta.get("namespace"))
+            if primary is None:
+                raise NotFound(404, "NotFound", f"{meta['name']} not found")
         except Exception as exc:  # noqa: BLE001 - logged; the next resync tries again
             log.warning("could not read the primary object", extra={"key": f"{md.namespace}/{md.name}", "error": str(exc)})
             return None
@@ -364,7 +371,7 @@ class ProviderReconciler:
         """Server-side apply ``obj`` (forcing our fields back), unless someone else owns an object of that name."""
         meta = obj["metadata"]
         resource = await self.client.resource_for(obj["apiVersion"], obj["kind"])
-        existing = await self.client.get_or_none(resource, meta["name"], meta.get("namespace"))
+        existing = await self.read(resource, meta["name"], meta.get("namespace"))
         if existing is not None and not owned_by(existing, md.metadata.uid or ""):
             raise ResourceConflictError(
                 f"resource {meta.get('namespace')}/{meta['name']} exists but is not managed by this "

@@ -9,6 +9,8 @@ deployment none of whose pods can be scheduled stays Pending with the scheduler'
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,13 +22,14 @@ from airunway.api.modeldeployment import (
 )
 from airunway.api.resources import owner_reference
 from airunway.kube.controller import Controller, Predicate
-from airunway.kube.informer import Informer
-from airunway.kube.resources import DEPLOYMENTS, PODS, SERVICES, Key
+from airunway.kube.informer import CacheNotSynced, Informer
+from airunway.kube.resources import DEPLOYMENTS, PODS, SERVICES, Key, Resource
 from airunway.providers.framework import (
     ObservedStatus,
     ProviderReconciler,
     TransformError,
     apply_overrides,
+    owned_by,
     standard_labels,
 )
 
@@ -235,14 +238,70 @@ def pod_deployment(pod: Mapping[str, Any]) -> list[Key]:
 POD_INDEX = "modeldeployment"
 
 
+def covers(actual: Any, desired: Any) -> bool:
+    """Whether ``actual`` (an object as the API server returns it, defaults filled in) holds every field of
+    ``desired`` with the same value; lists must match item by item, empty maps and lists match absent ones."""
+    if isinstance(desired, Mapping):
+        if not desired:
+            return actual is None or isinstance(actual, Mapping)
+        return isinstance(actual, Mapping) and all(covers(actual.get(k), v) for k, v in desired.items())
+    if isinstance(desired, list):
+        if not desired:
+            return not actual
+        return isinstance(actual, list) and len(actual) == len(desired) and all(
+            covers(a, d) for a, d in zip(actual, desired))
+    return actual == desired
+
+
+def digest(obj: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 class WorkloadReconciler(ProviderReconciler):
-    """A provider whose objects are Deployments and Services (Direct vLLM, llm-d)."""
+    """A provider whose objects are Deployments and Services (Direct vLLM, llm-d).
+
+    Reads go through the watch cache, and an object is applied only when something is to change: the rendering
+    differs from what this process last applied, or the cached object no longer holds every rendered field (a hand
+    edit or deletion). A steady deployment's resync costs no request then; a changed one is applied as before.
+    """
 
     primary = DEPLOYMENTS
     owned = (DEPLOYMENTS, SERVICES)
     created_noun = "Deployments"
     created_message = "Deployments and Services created successfully"
     pods: Informer | None = None
+
+    def __init__(self, client: Any, cache: Any) -> None:
+        super().__init__(client, cache)
+        self._applied: dict[tuple[str, str, str], str] = {}  # (kind, namespace, name) → digest last applied
+
+    async def read(self, resource: Resource, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """From the watch cache; a GET when the cache does not have it (not synced, lagging, or really absent)."""
+        try:
+            cached = self.cache.get(resource, Key(namespace or "", name), copy=False)
+        except CacheNotSynced:
+            cached = None
+        return cached if cached is not None else await super().read(resource, name, namespace)
+
+    async def apply(self, md: ModelDeployment, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        key = (obj["kind"], meta.get("namespace") or "", meta["name"])
+        wanted = digest(obj)
+        if self._applied.get(key) == wanted:
+            resource = DEPLOYMENTS if obj["kind"] == DEPLOYMENTS.kind else SERVICES
+            current = await self.read(resource, meta["name"], meta.get("namespace"))
+            if current is not None and owned_by(current, md.metadata.uid or "") and covers(current, obj):
+                return current
+        self._applied.pop(key, None)
+        applied = await super().apply(md, obj)
+        self._applied[key] = wanted
+        return applied
+
+    async def handle_deletion(self, md: ModelDeployment) -> bool:
+        names = {md.name, f"{md.name}-decode", f"{md.name}-prefill"}
+        for key in [k for k in self._applied if k[1] == md.namespace and k[2] in names]:
+            del self._applied[key]
+        return await super().handle_deletion(md)
 
     def setup(self, controller: Controller) -> Controller:
         super().setup(controller)
