@@ -19,12 +19,12 @@ async def runtime(request: Request) -> Runtime:
     return await runtime_of(request.app)
 
 
-def caller(request: Request, rt: Runtime = Depends(runtime)) -> Client | None:
+async def caller(request: Request, rt: Runtime = Depends(runtime)) -> Client | None:
     """A client acting as the authenticated caller; None when authentication is off (the dashboard acts itself)."""
     return rt.caller(getattr(request.state, "token", None))
 
 
-def cluster(rt: Runtime = Depends(runtime)) -> Runtime:
+async def cluster(rt: Runtime = Depends(runtime)) -> Runtime:
     """The runtime, when a cluster is configured (503 otherwise)."""
     if rt.client is None or rt.deployments is None or rt.config is None:
         raise ApiProblem(503, "No Kubernetes cluster is configured: pass --kubeconfig or set KUBECONFIG")

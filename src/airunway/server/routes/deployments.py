@@ -20,13 +20,15 @@ NAME_RULE = "must be 1-253 lowercase letters, digits, '-' or '.', starting and e
 NAMESPACE_RULE = "must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
 
 
-def deployment_name(name: str = Path(..., description="The ModelDeployment's name")) -> str:
+async def deployment_name(name: str = Path(..., description="The ModelDeployment's name")) -> str:
     if not is_resource_name(name):
         raise InvalidRequest([Issue(("name",), NAME_RULE)])
     return name
 
 
-def namespace_param(namespace: str | None = Query(None, description="Default: the configured namespace")) -> str | None:
+async def namespace_param(
+    namespace: str | None = Query(None, description="Default: the configured namespace"),
+) -> str | None:
     if namespace is not None and not is_namespace(namespace):
         raise InvalidRequest([Issue(("namespace",), NAMESPACE_RULE)])
     return namespace
