@@ -137,3 +137,25 @@ def test_the_shim_manifest_is_accepted_by_the_api_server(sandbox):
     assert granted[("nvidia.com", "dynamographdeployments")] >= {"get", "list", "watch", "create", "update", "delete"}
     assert granted[("", "persistentvolumeclaims")] == {"get", "list", "watch", "create", "delete"}
     assert not any(group in ("ray.io", "kaito.sh") for group, _ in granted)
+
+
+def test_hand_edits_are_put_back_and_a_restart_loses_nothing(sandbox, namespace, provider, tmp_path):
+    name = hand_over(sandbox, namespace, "llama-8b")
+    eventually(lambda: get(sandbox, "dynamographdeployment", name, namespace), timeout=30, what="the DGD")
+    sandbox.kubectl("patch", "dynamographdeployment", name, "-n", namespace, "--type=merge",
+                    "-p", json.dumps({"spec": {"services": {"VllmWorker": {"replicas": 5}}}}))
+    eventually(lambda: get(sandbox, "dynamographdeployment", name, namespace)["spec"]["services"]["VllmWorker"]
+               ["replicas"] == 1, timeout=60, what="the hand edit put back")
+
+    provider.stop()
+    try:
+        sandbox.kubectl("patch", "modeldeployment", name, "-n", namespace, "--type=merge",
+                        "-p", json.dumps({"spec": {"scaling": {"replicas": 3}}}))
+    finally:
+        restarted = ControllerProcess(sandbox, tmp_path / "restarted.log", command=("provider", "dynamo"))
+    try:
+        restarted.wait_ready()
+        eventually(lambda: get(sandbox, "dynamographdeployment", name, namespace)["spec"]["services"]["VllmWorker"]
+                   ["replicas"] == 3, timeout=60, what="the change made while stopped")
+    finally:
+        restarted.stop()

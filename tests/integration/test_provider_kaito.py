@@ -117,3 +117,30 @@ def test_the_shim_manifest_is_accepted_by_the_api_server(sandbox):
     assert granted[("kaito.sh", "workspaces")] >= {"get", "list", "watch", "create", "update", "delete"}
     assert granted[("apps", "deployments")] == {"get", "list"}
     assert not any(group in ("ray.io", "nvidia.com") for group, _ in granted)
+
+
+def test_hand_edits_are_put_back_and_a_restart_loses_nothing(sandbox, namespace, provider, tmp_path):
+    kaito_controller(sandbox, namespace)
+    doc = yaml.safe_load((DATA / "modeldeployments" / "gemma-cpu.yaml").read_text())
+    doc["metadata"].update(namespace=namespace, name="steady")
+    sandbox.kubectl("create", "-f", "-", input=yaml.safe_dump(doc))
+    sandbox.kubectl("patch", "modeldeployment", "steady", "-n", namespace, "--subresource=status",
+                    "--type=merge", "-p", json.dumps({"status": {"provider": {"name": "kaito"}}}))
+    eventually(lambda: get(sandbox, "workspace", "steady", namespace), timeout=60, what="the Workspace")
+    sandbox.kubectl("patch", "workspace", "steady", "-n", namespace, "--type=merge",
+                    "-p", json.dumps({"resource": {"count": 7}}))
+    eventually(lambda: get(sandbox, "workspace", "steady", namespace)["resource"]["count"] == 1, timeout=60,
+               what="the hand edit put back")
+
+    provider.stop()
+    try:
+        sandbox.kubectl("patch", "modeldeployment", "steady", "-n", namespace, "--type=merge",
+                        "-p", json.dumps({"spec": {"scaling": {"replicas": 2}}}))
+    finally:
+        restarted = ControllerProcess(sandbox, tmp_path / "restarted.log", command=("provider", "kaito"))
+    try:
+        restarted.wait_ready()
+        eventually(lambda: get(sandbox, "workspace", "steady", namespace)["resource"]["count"] == 2, timeout=60,
+                   what="the change made while stopped")
+    finally:
+        restarted.stop()
