@@ -36,7 +36,7 @@ def main(ctx: typer.Context) -> None:
 def dashboard(
     kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the sandbox)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(3001, help="Port to listen on."),
+    port: int = typer.Option(3001, envvar="PORT", help="Port to listen on."),
 ) -> None:
     """Run the dashboard: the REST API and the web UI.
 

@@ -12,9 +12,9 @@ import yaml
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
-from airunway.kube.resources import CONFIGMAPS
+from airunway.kube.resources import CONFIGMAPS, NAMESPACES
 from airunway.server.app import Settings, create_app
-from support import DashboardAPI, kget
+from support import DashboardAPI, kget, until
 
 
 async def test_health_status_and_nodes(sandbox):
@@ -55,6 +55,7 @@ def _kubeconfig(sandbox) -> dict:
 async def test_settings_are_kept_in_the_configmap(sandbox):
     async with await Client.connect(sandbox.kubeconfig) as kube:
         before = await kube.get_or_none(CONFIGMAPS, "airunway-config", "airunway-system")
+        had_namespace = await kube.get_or_none(NAMESPACES, "airunway-system") is not None
         try:
             async with DashboardAPI(sandbox, Settings(auth_enabled=False)) as api:
                 first = (await api.get("/api/settings")).json()
@@ -72,7 +73,14 @@ async def test_settings_are_kept_in_the_configmap(sandbox):
                 bad = await api.put("/api/settings", json={"defaultNamespace": 7})
                 assert bad.status_code == 400
         finally:
-            if before is None:
+            if not had_namespace:  # saving created it: leave the sandbox as it was for the tests that follow
+                await kube.delete(NAMESPACES, "airunway-system", ignore_not_found=True)
+
+                async def namespace_gone():
+                    return await kube.get_or_none(NAMESPACES, "airunway-system") is None
+
+                await until(namespace_gone, timeout=120, what="airunway-system deleted")
+            elif before is None:
                 await kube.delete(CONFIGMAPS, "airunway-config", "airunway-system", ignore_not_found=True)
             else:
                 before["metadata"].pop("resourceVersion", None)
