@@ -172,6 +172,15 @@ async def test_unschedulable_deployment_reports_why(sandbox, namespace, kube):
             return entry if entry and entry["pods"] else None
 
         assert (await until(listed_with_pod, what="the cached list to show the pod"))["phase"] == "Pending"
+        # The list is kept rendered: a status change of the deployment shows at once.
+        await kube.patch_merge(MODEL_DEPLOYMENTS, "huge", {"status": {"provider": {"name": "vllm"}}}, namespace,
+                               subresource="status")
+
+        async def provider_shown():
+            entry = await listed(api, f"/api/deployments?namespace={namespace}", "huge")
+            return entry["provider"] == "vllm"
+
+        await until(provider_shown, what="the new status in the list")
 
         foreign = await api.get(f"/api/deployments/huge/logs?namespace={namespace}&podName=someone-else")
         assert foreign.status_code == 400
@@ -186,6 +195,14 @@ async def test_unschedulable_deployment_reports_why(sandbox, namespace, kube):
         assert "sidecar" in missing.json()["error"]["message"]
         assert (await api.get(f"/api/deployments/huge/logs?namespace={namespace}&tailLines=0")).status_code == 400
         assert other["metadata"]["name"] == "someone-else"
+
+        await kube.delete(PODS, "huge-0", namespace)
+
+        async def pod_gone_from_list():
+            entry = await listed(api, f"/api/deployments?namespace={namespace}", "huge")
+            return entry["pods"] == []
+
+        await until(pod_gone_from_list, what="the deleted pod out of the list")
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ log = logging.getLogger("airunway.server")
 
 LOOPBACK_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 COMPRESS_FROM = 1024  # bytes
+COMPRESS_LEVEL = 1  # JSON shrinks almost as much as at level 9, several times faster
 
 
 def _cors(app: FastAPI, setting: str | None) -> None:
@@ -97,5 +98,5 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         app.include_router(router)
     _authentication(app)
     _cors(app, settings.cors())
-    app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM)
+    app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM, compresslevel=COMPRESS_LEVEL)
     return app

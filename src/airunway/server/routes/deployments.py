@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from airunway.kube.client import Client
 from airunway.server.deps import caller, cluster
@@ -47,7 +47,7 @@ async def list_deployments(
     user: Client | None = Depends(caller),
 ):
     page = await rt.deployments.list(user, namespace, limit, offset)
-    return JSONResponse(page.to_dict())  # already plain JSON: skip the encoder, lists can be long
+    return Response(page.to_json(), media_type="application/json")  # each deployment is JSON already
 
 
 @router.post("", status_code=201)

@@ -12,6 +12,7 @@ shown the caller may see it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from airunway.server.auth import may
 from airunway.server.errors import ApiProblem
 from airunway.server.schemas import CreateDeployment
 from airunway.server.services import conversions, gpus, pods as podlib
+from airunway.server.services.listing import RenderedDeployments, rendered, to_json
 from airunway.server.services.metrics import MetricsService, target_for
 from airunway.server.services.providers import capability_problem, provider_details
 
@@ -79,15 +81,20 @@ async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 3, delay:
 
 @dataclass
 class Page:
-    deployments: list[dict]
+    """A page of the deployment list; each deployment already JSON."""
+
+    deployments: list[bytes]
     total: int
     limit: int
     offset: int
 
+    def to_json(self) -> bytes:
+        pagination = {"total": self.total, "limit": self.limit, "offset": self.offset,
+                      "hasMore": self.offset + len(self.deployments) < self.total}
+        return b'{"deployments":[' + b",".join(self.deployments) + b'],"pagination":' + to_json(pagination) + b"}"
+
     def to_dict(self) -> dict:
-        return {"deployments": self.deployments, "pagination": {
-            "total": self.total, "limit": self.limit, "offset": self.offset,
-            "hasMore": self.offset + len(self.deployments) < self.total}}
+        return json.loads(self.to_json())
 
 
 EMPTY_PAGE = Page([], 0, 0, 0)
@@ -151,8 +158,11 @@ class DeploymentService:
         self.cache = cache or Cache(client)
         self.deployments = self.cache.informer(MODEL_DEPLOYMENTS)
         self.pod_index = podlib.PodIndex(self.cache.informer(PODS))
+        self.rendered = RenderedDeployments(self.deployments, self.pod_index)
+        self._started_at: float | None = None
 
     def start(self) -> None:
+        self._started_at = asyncio.get_running_loop().time()
         self.cache.start()
 
     async def stop(self) -> None:
@@ -171,7 +181,11 @@ class DeploymentService:
     async def _cached_deployments(self, namespaces: set[str] | None) -> list[dict] | None:
         """The cached ModelDeployments in ``namespaces`` (None: all), or None when the cache is not usable."""
         if not self.deployments.has_synced():
-            if not self.deployments.running or not await self.deployments.wait_synced(CACHE_WAIT):
+            # Just started: worth waiting for the first sync. Later (the CRD is missing, or listing is not
+            # allowed) a request must not wait for a cache that may never fill.
+            waited = asyncio.get_running_loop().time() - (self._started_at or 0.0)
+            if not self.deployments.running or waited >= CACHE_WAIT or \
+                    not await self.deployments.wait_synced(CACHE_WAIT - waited):
                 return None
         if namespaces is None:
             return self.deployments.list(copy=False)
@@ -188,40 +202,42 @@ class DeploymentService:
         allowed = await asyncio.gather(*(may(caller, "list", GROUP, resource, ns) for ns in names))
         return {ns for ns, ok in zip(names, allowed) if ok}
 
-    async def _listed(self, caller: Client | None, namespace: str | None) -> list[dict]:
+    async def _listed(self, caller: Client | None, namespace: str | None) -> tuple[list[dict], bool]:
+        """The ModelDeployments to list, and whether they come from the cache."""
         namespaces: set[str] | None = {namespace} if namespace else None
         if caller is not None:
             namespaces = await self._readable_namespaces(caller, namespace)
             if namespaces is not None and not namespaces:
-                return []
+                return [], False
         cached = await self._cached_deployments(namespaces)
         if cached is not None:
-            return cached
+            return cached, True
         reader = caller or self.client
         try:
             if namespaces is None:
-                return (await reader.list_all(MODEL_DEPLOYMENTS)).items
+                return (await reader.list_all(MODEL_DEPLOYMENTS)).items, False
             lists = await asyncio.gather(*(reader.list_all(MODEL_DEPLOYMENTS, ns) for ns in sorted(namespaces)))
-            return [md for listed in lists for md in listed.items]
+            return [md for listed in lists for md in listed.items], False
         except (NotFound, Forbidden):
-            return []
+            return [], False
 
     async def list(self, caller: Client | None, namespace: str | None, limit: int | None = None,
                    offset: int | None = None) -> Page:
         """Deployments newest first; a page of them when ``limit`` or ``offset`` is given. Never fails: a problem
         reading them is an empty list."""
         try:
-            items = await self._listed(caller, namespace)
-            keys = [(md["metadata"]["namespace"], md["metadata"]["name"]) for md in items]
-            if self.pod_index.synced():
-                pod_lists = [[podlib.pod_status(p) for p in self.pod_index.pods(ns, n)] for ns, n in keys]
+            items, from_cache = await self._listed(caller, namespace)
+            if from_cache and self.rendered.ready():
+                entries = self.rendered.entries(items)
             else:
-                pod_lists = await asyncio.gather(*(self._statuses(ns, n) for ns, n in keys))
+                keys = [(md["metadata"]["namespace"], md["metadata"]["name"]) for md in items]
+                pod_lists = await asyncio.gather(*(self._pods_of(ns, n) for ns, n in keys))
+                entries = [rendered(md, pods) for md, pods in zip(items, pod_lists)]
         except Exception as exc:  # noqa: BLE001 - the list view shows nothing rather than an error
             log.warning("cannot list deployments", extra={"error": kube_message(exc)})
             return EMPTY_PAGE
-        shown = [conversions.deployment_status(md, pods) for md, pods in zip(items, pod_lists)]
-        shown.sort(key=lambda d: d["createdAt"], reverse=True)
+        entries.sort(key=lambda e: e.created, reverse=True)  # stable: equal times keep the cache's order
+        shown = [e.body for e in entries]
         total = len(shown)
         if limit is None and offset is None:
             return Page(shown, total, total, 0)
