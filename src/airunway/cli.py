@@ -51,7 +51,7 @@ def dashboard(
     from airunway.kube import configure_logging
     from airunway.server.app import Settings, create_app
 
-    configure_logging("info", "text")
+    configure_logging(os.environ.get("LOG_LEVEL") or "info", "text")
     stack = None
     if kubeconfig is None and local.configured_cluster() is None:
         try:
