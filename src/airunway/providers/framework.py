@@ -279,8 +279,7 @@ class ProviderReconciler:
         if md.metadata.deletion_timestamp:
             return await self._delete(md, raw)
         if self.finalizer not in (md.metadata.finalizers or []):
-            raw["metadata"]["finalizers"] = [*(raw["metadata"].get("finalizers") or []), self.finalizer]
-            await self.client.update(MODEL_DEPLOYMENTS, raw)
+            await self.add_finalizer(raw)
             return Result(requeue=True)
 
         base = md.status.to_dict()
@@ -438,12 +437,21 @@ class ProviderReconciler:
         deleted = md.metadata.deletion_timestamp
         return isinstance(deleted, datetime) and (datetime.now(timezone.utc) - deleted).total_seconds() > FINALIZER_TIMEOUT
 
+    async def add_finalizer(self, raw: dict[str, Any]) -> None:
+        await self._update_finalizers(raw, add=True)
+
     async def remove_finalizer(self, raw: dict[str, Any]) -> None:
+        await self._update_finalizers(raw, add=False)
+
+    async def _update_finalizers(self, raw: dict[str, Any], add: bool) -> None:
+        """Add or remove our finalizer; on a conflict (e.g. a status write since the cached read) read the
+        deployment afresh and try again, up to five times, rather than fail the reconcile into backoff."""
         for _ in range(5):
             finalizers = raw["metadata"].get("finalizers") or []
-            if self.finalizer not in finalizers:
+            if (self.finalizer in finalizers) == add:
                 return
-            raw["metadata"]["finalizers"] = [f for f in finalizers if f != self.finalizer]
+            raw["metadata"]["finalizers"] = (
+                [*finalizers, self.finalizer] if add else [f for f in finalizers if f != self.finalizer])
             try:
                 await self.client.update(MODEL_DEPLOYMENTS, raw)
                 return
@@ -452,7 +460,7 @@ class ProviderReconciler:
             except Conflict:
                 meta = raw["metadata"]
                 raw = await self.client.get(MODEL_DEPLOYMENTS, meta["name"], meta["namespace"])
-        raise Conflict(409, "Conflict", "could not remove the finalizer after 5 attempts")
+        raise Conflict(409, "Conflict", f"could not {'add' if add else 'remove'} the finalizer after 5 attempts")
 
 
 # --------------------------------------------------------------------------------------------- registration
