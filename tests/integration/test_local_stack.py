@@ -4,6 +4,7 @@ start as child processes, become ready, register their providers, and stop clean
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def test_local_stack_runs_the_controllers_on_the_configured_cluster(sandbox, tmp
     monkeypatch.setenv("KUBECONFIG", str(sandbox.kubeconfig))
     assert local.configured_cluster() == str(sandbox.kubeconfig)
     messages: list[str] = []
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     stack = local.start(messages.append, state_dir=tmp_path)
     try:
         assert stack.sandbox is None, "a configured cluster must be used as it is"
@@ -27,11 +29,13 @@ def test_local_stack_runs_the_controllers_on_the_configured_cluster(sandbox, tmp
         assert all(child.ready() for child in stack.children)
 
         def registered() -> set[str]:
+            """Providers that registered their config from this run (a heartbeat after the stack started)."""
             found = json.loads(sandbox.kubectl("get", "inferenceproviderconfigs", "-o", "json").stdout)["items"]
-            return {c["metadata"]["name"] for c in found if (c.get("status") or {}).get("ready")}
+            return {c["metadata"]["name"] for c in found
+                    if ((c.get("status") or {}).get("lastHeartbeat") or "") >= started}
 
-        for provider in local.available_providers():
-            eventually(lambda: provider in registered(), timeout=30, what=f"{provider} registered and ready")
+        for provider in local.available_providers():  # ready or not: KAITO waits for its own controller
+            eventually(lambda: provider in registered(), timeout=30, what=f"{provider} registered")
 
         # The README's example runs to Running on a simulated GPU node.
         sandbox.kubectl("apply", "-f", str(EXAMPLE))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from support import shim_namespace
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
@@ -41,10 +43,7 @@ def test_controller_base_is_accepted_by_the_api_server(sandbox):
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "airunway-controller-manager"
 
     # Server-side dry run: the real API server validates every object (RBAC, webhooks, Deployment);
-    # the namespace exists for real only for the length of the test.
-    sandbox.kubectl("create", "namespace", "airunway-system")
-    try:
+    # the namespace exists for real for the length of the test (another module's may still be terminating).
+    with shim_namespace(sandbox):
         out = sandbox.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump_all(docs)).stdout
         assert out.count("(server dry run)") == len(docs)
-    finally:
-        sandbox.kubectl("delete", "namespace", "airunway-system", "--wait=false", check=False)

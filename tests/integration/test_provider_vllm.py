@@ -207,7 +207,10 @@ def test_the_provider_runs_with_only_the_shim_permissions(sandbox, namespace, re
             sandbox.kubectl("delete", "modeldeployment", "rbac", "-n", namespace, "--wait=false")
             eventually(lambda: get(sandbox, "modeldeployment", "rbac", namespace) is None, timeout=60,
                        what="the ModelDeployment gone")
-            assert "forbidden" not in shim.log_tail(200).lower(), shim.log_tail(200)
+            # RBAC refusals only (writes into namespaces other tests are deleting are refused too, harmlessly).
+            refused = [line for line in shim.log_tail(200).splitlines()
+                       if "forbidden" in line.lower() and "being terminated" not in line]
+            assert not refused, "\n".join(refused)
         finally:
             if shim is not None:
                 shim.stop()
