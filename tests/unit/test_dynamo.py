@@ -110,3 +110,16 @@ def test_status_mapping():
 def test_label_sanitizer():
     assert sanitize_label("meta-llama/Llama-3.1-8B-Instruct") == "meta-llama-Llama-3.1-8B-Instruct"
     assert sanitize_label("-" + "x" * 70) == "x" * 62
+
+
+def test_storage_volumes_become_claims_and_mounts():
+    md, raw = example("llama-8b", model={"id": "m/x", "storage": {"volumes": [
+        {"name": "cache", "purpose": "modelCache", "claimName": "shared", "readOnly": True},
+        {"name": "comp", "purpose": "compilationCache", "size": "10Gi"}]}})
+    dgd = transform(md, raw)[0]
+    assert dgd["spec"]["pvcs"] == [{"name": "shared", "create": False}, {"name": "llama-8b-comp", "create": False}]
+    worker = dgd["spec"]["services"]["VllmWorker"]
+    assert worker["volumeMounts"] == [{"name": "shared", "mountPoint": "/model-cache"},
+                                      {"name": "llama-8b-comp", "mountPoint": "/compilation-cache",
+                                       "useAsCompilationCache": True}]
+    assert {"name": "HF_HOME", "value": "/model-cache"} in worker["extraPodSpec"]["mainContainer"]["env"]

@@ -108,8 +108,8 @@ def _storage(md: ModelDeployment) -> tuple[list[dict[str, Any]], list[dict[str, 
         mount: dict[str, Any] = {"name": claim, "mountPoint": path}
         if vol.purpose == "compilationCache":
             mount["useAsCompilationCache"] = True
-        if vol.read_only:
-            mount["readOnly"] = True
+        # No readOnly: Dynamo's VolumeMount has no such field (upstream sets it and the API server drops it;
+        # server-side apply would refuse it).
         mounts.append(mount)
         if vol.purpose == "modelCache" and model_cache is None:
             model_cache = path
