@@ -159,3 +159,44 @@ def test_hand_edits_are_put_back_and_a_restart_loses_nothing(sandbox, namespace,
                    ["replicas"] == 3, timeout=60, what="the change made while stopped")
     finally:
         restarted.stop()
+
+
+def test_model_storage_claims_and_download_come_first(sandbox, namespace, tmp_path):
+    proc = ControllerProcess(sandbox, tmp_path / "storage.log", "--download-job-image=downloader:test",
+                             command=("provider", "dynamo"))
+    try:
+        proc.wait_ready()
+        doc = yaml.safe_load((DATA / "modeldeployments" / "llama-8b.yaml").read_text())
+        doc["metadata"].update(namespace=namespace, name="cached")
+        doc["spec"]["model"]["storage"] = {"volumes": [
+            {"name": "models", "purpose": "modelCache", "size": "50Gi", "claimName": "cached-models",
+             "accessMode": "ReadWriteOnce"}]}
+        sandbox.kubectl("create", "-f", "-", input=yaml.safe_dump(doc))
+        sandbox.kubectl("patch", "modeldeployment", "cached", "-n", namespace, "--subresource=status",
+                        "--type=merge", "-p", json.dumps({"status": {"provider": {"name": "dynamo"}}}))
+
+        status = eventually(lambda: (s := md_status(sandbox, namespace, "cached")).get("message")
+                            == "Model download in progress" and s, timeout=60, what="the download started")
+        assert status["phase"] == "Pending"
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert conditions["StorageReady"]["status"] == "True"
+        assert conditions["ModelDownloaded"]["reason"] == "DownloadInProgress"
+        pvc = get(sandbox, "persistentvolumeclaim", "cached-models", namespace)
+        assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+        assert pvc["spec"]["resources"]["requests"]["storage"] == "50Gi"
+        job = get(sandbox, "job", "cached-model-download", namespace)
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        assert (container["image"], container["args"]) == (
+            "downloader:test", ["download", "meta-llama/Llama-3.1-8B-Instruct"])
+        assert container["envFrom"] == [{"secretRef": {"name": "hf-token"}}]
+        assert get(sandbox, "dynamographdeployment", "cached", namespace) is None, "no graph before the model"
+
+        sandbox.kubectl("delete", "modeldeployment", "cached", "-n", namespace, "--wait=false")
+        eventually(lambda: get(sandbox, "modeldeployment", "cached", namespace) is None, timeout=60,
+                   what="the deployment gone")
+        assert get(sandbox, "job", "cached-model-download", namespace) is None or \
+            get(sandbox, "job", "cached-model-download", namespace)["metadata"].get("deletionTimestamp")
+        claim = get(sandbox, "persistentvolumeclaim", "cached-models", namespace)
+        assert claim is None or claim["metadata"].get("deletionTimestamp"), "the managed claim is deleted"
+    finally:
+        proc.stop()

@@ -123,3 +123,17 @@ def test_storage_volumes_become_claims_and_mounts():
                                       {"name": "llama-8b-comp", "mountPoint": "/compilation-cache",
                                        "useAsCompilationCache": True}]
     assert {"name": "HF_HOME", "value": "/model-cache"} in worker["extraPodSpec"]["mainContainer"]["env"]
+
+
+def test_download_job_outcomes():
+    from airunway.providers.storage import StorageError, download_outcome
+
+    job = {"metadata": {"name": "m-model-download"}, "spec": {"backoffLimit": 2}}
+    assert download_outcome({**job, "status": {"active": 1}}) is False
+    assert download_outcome({**job, "status": {"succeeded": 1}}) is True
+    assert download_outcome({**job, "status": {"conditions": [{"type": "Complete", "status": "True"}]}}) is True
+    with pytest.raises(StorageError, match="failed permanently: out of disk"):
+        download_outcome({**job, "status": {"conditions": [
+            {"type": "Failed", "status": "True", "message": "out of disk"}]}})
+    with pytest.raises(StorageError, match=r"failed=2, backoffLimit=2"):
+        download_outcome({**job, "status": {"failed": 2}})

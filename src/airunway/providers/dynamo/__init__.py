@@ -20,7 +20,8 @@ def config() -> ProviderConfig:
 
 
 def build(client: Client, cache: Cache, options: Any) -> DynamoReconciler:
-    return DynamoReconciler(client, cache)
+    extra = getattr(options, "extra", None) or {}
+    return DynamoReconciler(client, cache, extra.get("download_job_image", ""))
 
 
 __all__ = ["DynamoReconciler", "build", "config"]

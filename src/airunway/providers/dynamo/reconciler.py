@@ -1,14 +1,21 @@
 """The Dynamo reconciler (reference providers.md §1.4) on the shared provider contract.
 
-Not yet here: the storage phases (managed PVCs and the model download Job) that upstream runs before creating
-the graph; deployments with storage volumes get their claims listed in the graph but nothing is created for them.
+Before the graph: the deployment's storage (claims created or checked, StorageReady), then the model download
+into the model cache (ModelDownloaded). Deleting the deployment deletes the graph first, then the Jobs and claims
+created for it.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from airunway.api.modeldeployment import ModelDeployment
+from airunway.api.constants import ConditionType, Reason
+from airunway.api.modeldeployment import DeploymentPhase, ModelDeployment
+from airunway.kube.client import Client
+from airunway.kube.controller import Result
+from airunway.kube.informer import Cache
+from airunway.kube.resources import PERSISTENTVOLUMECLAIMS
+from airunway.providers import storage
 from airunway.providers.dynamo import transform as rendering
 from airunway.providers.dynamo.config import DISPLAY_NAME, DYNAMO_GRAPH_DEPLOYMENTS, PROVIDER_NAME
 from airunway.providers.dynamo.status import dgd_status
@@ -39,7 +46,51 @@ class DynamoReconciler(ProviderReconciler):
     name: ClassVar[str] = PROVIDER_NAME
     display: ClassVar[str] = DISPLAY_NAME
     primary = DYNAMO_GRAPH_DEPLOYMENTS
-    owned = (DYNAMO_GRAPH_DEPLOYMENTS,)
+    owned = (DYNAMO_GRAPH_DEPLOYMENTS, PERSISTENTVOLUMECLAIMS, storage.JOBS)
+
+    def __init__(self, client: Client, cache: Cache, download_image: str = "") -> None:
+        super().__init__(client, cache)
+        self.download_image = download_image or storage.DEFAULT_DOWNLOAD_IMAGE
+
+    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+        if not storage.volumes(md):
+            return None
+        status = md.status
+        try:
+            ready = await storage.ensure_claims(self.client, md, raw)
+        except storage.StorageError as exc:
+            message = f"Failed to ensure PVCs: {exc}"
+            self.condition(md, ConditionType.STORAGE_READY, False, Reason.PVC_FAILED, message)
+            status.phase, status.message = DeploymentPhase.FAILED.value, message
+            return Result()
+        if not ready:
+            message = "Waiting for PVCs to be bound"
+            self.condition(md, ConditionType.STORAGE_READY, False, Reason.PVCS_PENDING, message)
+            status.phase, status.message = DeploymentPhase.PENDING.value, message
+            return Result(requeue_after=10)
+        self.condition(md, ConditionType.STORAGE_READY, True, Reason.PVCS_BOUND, "All managed PVCs are bound")
+        if not storage.needs_download(md):
+            return None
+        try:
+            done = await storage.ensure_download(self.client, md, raw, self.download_image)
+        except storage.StorageError as exc:
+            message = f"Model download failed: {exc}"
+            self.condition(md, ConditionType.MODEL_DOWNLOADED, False, Reason.DOWNLOAD_FAILED, message)
+            status.phase, status.message = DeploymentPhase.FAILED.value, message
+            return Result()
+        if not done:
+            message = "Model download in progress"
+            self.condition(md, ConditionType.MODEL_DOWNLOADED, False, Reason.DOWNLOAD_IN_PROGRESS, message)
+            status.phase, status.message = DeploymentPhase.PENDING.value, message
+            return Result(requeue_after=15)
+        self.condition(md, ConditionType.MODEL_DOWNLOADED, True, Reason.DOWNLOAD_COMPLETE, "Model download completed")
+        return None
+
+    async def handle_deletion(self, md: ModelDeployment) -> bool:
+        if await super().handle_deletion(md):
+            return True  # the graph first; claims and Jobs once it is gone
+        await storage.delete_managed(self.client, md)
+        return False
 
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
