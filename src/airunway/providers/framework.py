@@ -279,8 +279,12 @@ class ProviderReconciler:
         if md.metadata.deletion_timestamp:
             return await self._delete(md, raw)
         if self.finalizer not in (md.metadata.finalizers or []):
-            await self.add_finalizer(raw)
-            return Result(requeue=True)
+            # Go on with the updated object at once rather than requeue: behind a long queue (many new
+            # deployments) a requeue would wait a whole round before anything is created.
+            raw = await self.add_finalizer(raw)
+            if raw is None:
+                return None
+            md = ModelDeployment.model_validate(raw)
 
         base = md.status.to_dict()
         try:
@@ -437,26 +441,27 @@ class ProviderReconciler:
         deleted = md.metadata.deletion_timestamp
         return isinstance(deleted, datetime) and (datetime.now(timezone.utc) - deleted).total_seconds() > FINALIZER_TIMEOUT
 
-    async def add_finalizer(self, raw: dict[str, Any]) -> None:
-        await self._update_finalizers(raw, add=True)
+    async def add_finalizer(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        """The deployment with our finalizer added (None if it is gone)."""
+        return await self._update_finalizers(raw, add=True)
 
     async def remove_finalizer(self, raw: dict[str, Any]) -> None:
         await self._update_finalizers(raw, add=False)
 
-    async def _update_finalizers(self, raw: dict[str, Any], add: bool) -> None:
-        """Add or remove our finalizer; on a conflict (e.g. a status write since the cached read) read the
-        deployment afresh and try again, up to five times, rather than fail the reconcile into backoff."""
+    async def _update_finalizers(self, raw: dict[str, Any], add: bool) -> dict[str, Any] | None:
+        """Add or remove our finalizer and return the deployment as written (None once it is gone); on a conflict
+        (e.g. a status write since the cached read) read it afresh and try again, up to five times, rather than
+        fail the reconcile into backoff."""
         for _ in range(5):
             finalizers = raw["metadata"].get("finalizers") or []
             if (self.finalizer in finalizers) == add:
-                return
+                return raw
             raw["metadata"]["finalizers"] = (
                 [*finalizers, self.finalizer] if add else [f for f in finalizers if f != self.finalizer])
             try:
-                await self.client.update(MODEL_DEPLOYMENTS, raw)
-                return
+                return await self.client.update(MODEL_DEPLOYMENTS, raw)
             except NotFound:
-                return
+                return None
             except Conflict:
                 meta = raw["metadata"]
                 raw = await self.client.get(MODEL_DEPLOYMENTS, meta["name"], meta["namespace"])
