@@ -19,6 +19,8 @@ import yaml
 from airunway.kube.client import Client
 from airunway.server import auth
 from airunway.server.services.deployments import DeploymentService
+from airunway.server.services.helm import Runner
+from airunway.server.services.installation import Installer
 from airunway.server.services.metrics import MetricsService
 from airunway.server.services.settings import CONFIG_NAMESPACE, ConfigStore
 
@@ -80,6 +82,8 @@ class Runtime:
         self.metrics = MetricsService(client, settings.metrics_target(), settings.running_in_cluster())
         self.config = ConfigStore(client, settings.namespace()) if client else None
         self.deployments = DeploymentService(client, self.metrics) if client else None
+        self.runner = Runner(settings.kubeconfig)
+        self.installer = Installer(client, self.runner) if client else None
         self._users: auth.UserClients | None = None
 
     def start(self) -> None:

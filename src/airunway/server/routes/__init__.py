@@ -1,7 +1,7 @@
 """The API's routers, included by :func:`airunway.server.app.create_app` in this order. A new area of the API
 adds its module here and its router(s) to ``ROUTERS``."""
 
-from airunway.server.routes import deployments, gateway, health, settings
+from airunway.server.routes import deployments, gateway, health, installation, secrets, settings
 
 ROUTERS = [
     health.health,
@@ -10,4 +10,7 @@ ROUTERS = [
     deployments.router,
     gateway.router,
     gateway.installation,
+    installation.router,
+    installation.runtimes,
+    secrets.router,
 ]

@@ -1,0 +1,109 @@
+"""``/api/installation`` (Helm, provider runtimes, the GPU Operator, GPU capacity) and ``/api/runtimes/status``.
+
+Installs answer when they are done, as upstream; while one runs, ``…/progress`` tells the steps finished so far and
+the one running now.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from airunway.kube.errors import ApiError
+from airunway.server.deps import cluster, runtime
+from airunway.server.errors import ApiProblem
+from airunway.server.runtime import Runtime
+from airunway.server.services import gpus
+from airunway.server.services import installation as service
+
+router = APIRouter(prefix="/api/installation", tags=["installation"])
+runtimes = APIRouter(prefix="/api/runtimes", tags=["installation"])
+
+PROVIDER_ID = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+def _provider_id(provider_id: str) -> str:
+    if not PROVIDER_ID.match(provider_id):
+        raise ApiProblem(404, f"Provider not found: {provider_id}")
+    return provider_id
+
+
+def _failed(exc: service.InstallFailed) -> JSONResponse:
+    return JSONResponse({"error": {"message": str(exc), "statusCode": exc.status_code}, "results": exc.results},
+                        status_code=exc.status_code)
+
+
+@router.get("/helm/status")
+async def helm_status(rt: Runtime = Depends(runtime)) -> dict:
+    return await rt.runner.helm_status()
+
+
+@router.get("/gpu-operator/status")
+async def gpu_operator_status(rt: Runtime = Depends(cluster)) -> dict:
+    return await gpus.gpu_operator_status(rt.client) | {"helmCommands": service.gpu_operator_commands()}
+
+
+@router.post("/gpu-operator/install")
+async def install_gpu_operator(rt: Runtime = Depends(cluster)):
+    try:
+        return await rt.installer.install_gpu_operator()
+    except service.InstallFailed as exc:
+        return _failed(exc)
+
+
+@router.get("/gpu-operator/progress")
+async def gpu_operator_progress(rt: Runtime = Depends(cluster)) -> dict:
+    return rt.installer.progress("gpu-operator")
+
+
+@router.get("/gpu-capacity")
+async def gpu_capacity(rt: Runtime = Depends(cluster)) -> dict:
+    return (await gpus.gpu_capacity_or_none(rt.client)).to_dict()
+
+
+@router.get("/gpu-capacity/detailed")
+async def gpu_capacity_detailed(rt: Runtime = Depends(cluster)) -> dict:
+    return (await gpus.gpu_capacity_or_none(rt.client)).detailed()
+
+
+@router.get("/providers/{provider_id}/status")
+async def provider_status(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
+    return await service.provider_status(rt.client, _provider_id(provider_id))
+
+
+@router.get("/providers/{provider_id}/commands")
+async def provider_commands(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
+    return await service.provider_commands(rt.client, _provider_id(provider_id))
+
+
+@router.get("/providers/{provider_id}/progress")
+async def provider_progress(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
+    return rt.installer.progress(_provider_id(provider_id))
+
+
+@router.post("/providers/{provider_id}/install")
+async def install_provider(provider_id: str, rt: Runtime = Depends(cluster)):
+    try:
+        return await rt.installer.install_provider(_provider_id(provider_id))
+    except service.InstallFailed as exc:
+        return _failed(exc)
+
+
+@router.post("/providers/{provider_id}/uninstall")
+async def uninstall_provider(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
+    return await rt.installer.uninstall_provider(_provider_id(provider_id))
+
+
+@router.post("/providers/{provider_id}/uninstall-crds")
+async def remove_provider_config(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
+    return await rt.installer.remove_provider_config(_provider_id(provider_id))
+
+
+@runtimes.get("/status")
+async def runtimes_status(rt: Runtime = Depends(cluster)):
+    try:
+        return {"runtimes": await service.runtimes_status(rt.client)}
+    except (ApiError, OSError) as exc:  # upstream answers with an empty list and the reason
+        return JSONResponse({"runtimes": [], "error": str(exc)}, status_code=500)
