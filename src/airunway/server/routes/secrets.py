@@ -1,0 +1,45 @@
+"""``/api/secrets/huggingface``: store, check and remove the HuggingFace token used to download gated models."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from airunway.server.deps import cluster
+from airunway.server.errors import ApiProblem
+from airunway.server.runtime import Runtime
+from airunway.server.services import hf_user
+from airunway.server.services.secrets import HuggingFaceSecrets
+
+router = APIRouter(prefix="/api/secrets", tags=["secrets"])
+
+
+class TokenBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    accessToken: StrictStr = Field(min_length=1, max_length=4096)
+
+
+def _secrets(rt: Runtime) -> HuggingFaceSecrets:
+    return HuggingFaceSecrets(rt.client, hf_user.whoami)
+
+
+@router.get("/huggingface/status")
+async def status(rt: Runtime = Depends(cluster)) -> dict:
+    return await _secrets(rt).status()
+
+
+@router.post("/huggingface")
+async def save(body: TokenBody, rt: Runtime = Depends(cluster)) -> dict:
+    try:
+        ok, saved = await _secrets(rt).save(body.accessToken.strip())
+    except ValueError as exc:
+        raise ApiProblem(400, f"Invalid HuggingFace token: {exc}") from None
+    if not ok:
+        failed = ", ".join(r["namespace"] for r in saved["results"] if not r["success"])
+        raise ApiProblem(500, f"Failed to save the HuggingFace token in: {failed}")
+    return {"success": True, "message": "HuggingFace token saved successfully", **saved}
+
+
+@router.delete("/huggingface")
+async def delete(rt: Runtime = Depends(cluster)) -> dict:
+    return await _secrets(rt).delete()
