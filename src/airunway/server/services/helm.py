@@ -253,8 +253,12 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def _single_quoted(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
 def _set_json(chart: dict) -> list[str]:
-    return [f"--set-json {_quote(f'{k}={json.dumps(v, separators=(chr(44), chr(58)))}')}"
+    return [f"--set-json {_single_quoted(f'{k}={json.dumps(v, separators=(chr(44), chr(58)))}')}"
             for k, v in (chart.get("values") or {}).items()]
 
 
