@@ -5,9 +5,9 @@ with ``--pods``, one Pending pod per deployment labelled as a provider labels it
 has keeps them unscheduled, so kwok does no work). Then runs ``airunway dashboard`` on 127.0.0.1 as a child
 process, waits until its list holds every deployment, and times ``--requests`` sequential requests per URL over
 HTTP (full list; one namespace; one page of 20). Reports p50, p90, p99, the answer's size and the dashboard's
-resident memory.
+resident memory; then the full list's throughput with ``--clients`` concurrent connections for ``--seconds``.
 
-    .venv/bin/python benchmarks/dashboard_list.py [--count 1000] [--pods] [--requests 200]
+    .venv/bin/python benchmarks/api_list.py [--count 1000] [--pods] [--requests 200] [--clients 8] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -107,11 +107,31 @@ def measure(base: str, path: str, requests: int) -> tuple[list[float], int]:
     return times, size
 
 
+async def throughput(base: str, path: str, clients: int, seconds: float) -> tuple[float, list[float]]:
+    """Requests per second answered with ``clients`` connections each asking again as soon as it is answered."""
+    times: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                (await http.get(path)).raise_for_status()
+                times.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return len(times) / elapsed, times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--pods", action="store_true", help="one Pending pod per deployment")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections for the throughput")
+    parser.add_argument("--seconds", type=float, default=10, help="how long to measure the throughput")
     args = parser.parse_args()
 
     ensure_binaries()
@@ -146,6 +166,10 @@ def main() -> None:
                 times, size = measure(base, path, args.requests)
                 q = statistics.quantiles(times, n=100)
                 print(f"{path:<52} {statistics.median(times):8.1f} {q[89]:8.1f} {q[98]:8.1f} {size:10d}")
+            rate, times = asyncio.run(throughput(base, "/api/deployments", args.clients, args.seconds))
+            q = statistics.quantiles(times, n=100)
+            print(f"/api/deployments with {args.clients} concurrent clients: {rate:.0f} requests/s "
+                  f"(p50 {statistics.median(times):.1f} ms, p99 {q[98]:.1f} ms, {len(times)} requests)")
             print(f"dashboard RSS after the requests: {rss_mib(dashboard.pid):.0f} MiB")
         finally:
             if dashboard is not None:
