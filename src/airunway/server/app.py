@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    errors.document(app)
     _authentication(app)
     _cors(app, settings.cors())
     app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM, compresslevel=COMPRESS_LEVEL)

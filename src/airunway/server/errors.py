@@ -84,3 +84,34 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return envelope(500, "Internal Server Error")
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "The error envelope: what went wrong, for people, and the status code. Some answers add fields "
+                   "(an invalid request lists its issues; a failed install its step results).",
+    "properties": {"error": {"type": "object", "required": ["message"], "properties": {
+        "message": {"type": "string"}, "statusCode": {"type": "integer"}}}},
+}
+
+
+def document(app: FastAPI) -> None:
+    """Describe errors in the OpenAPI schema as they are answered: every operation may answer the error envelope
+    (invalid requests are 400s with their issues, not FastAPI's 422s)."""
+    plain = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = plain()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    responses = operation.setdefault("responses", {})
+                    responses.pop("422", None)
+                    responses["default"] = {"description": "An error",
+                                            "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+            schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+            schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
