@@ -44,6 +44,7 @@ def dashboard(
     sandbox cluster with the core controller and the provider controllers, and stops the controllers on exit.
     """
     import os
+    import shutil
 
     import uvicorn
 
@@ -61,6 +62,10 @@ def dashboard(
             raise typer.Exit(1)
         kubeconfig = stack.kubeconfig
         os.environ["KUBECONFIG"] = str(kubeconfig)
+        if stack.sandbox is not None:  # the installation endpoints use the sandbox's helm and kubectl
+            for tool in ("helm", "kubectl"):
+                if not os.environ.get(f"{tool.upper()}_PATH") and shutil.which(tool) is None:
+                    os.environ[f"{tool.upper()}_PATH"] = str(stack.sandbox.bin_dir / tool)
         err.print(f"Sandbox cluster ready: export KUBECONFIG={kubeconfig}")
     err.print(f"AI Runway dashboard on http://{host}:{port} (API under /api; Ctrl-C stops it)")
     try:
