@@ -324,3 +324,53 @@ async def test_gpu_operator_status_follows_its_crd_and_pod(sandbox, helm_env):
     assert after["crdFound"] is True and after["operatorRunning"] is True
     assert again.status_code == 200 and again.json()["alreadyInstalled"] is True
     assert again.json()["message"] == "NVIDIA GPU Operator is already installed"
+
+
+def _renamed(path: Path, name: str, namespace: str) -> list[dict]:
+    """The ClusterRole(s) of a manifest under ``name``, with a binding to the ServiceAccount ``name``."""
+    roles = [d for d in yaml.safe_load_all(path.read_text()) if d and d["kind"] == "ClusterRole"]
+    [role] = roles
+    role["metadata"] = {"name": name}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+               "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}
+    return [role, binding]
+
+
+async def test_installs_need_the_installer_permissions(sandbox, chart_repo, helm_env, namespace, tmp_path):
+    """helm acting as a ServiceAccount with only the dashboard's role is refused, and the answer says what to apply;
+    with deploy/dashboard-installer-rbac.yaml's role too, the same install goes through."""
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    name = f"dash-{uuid.uuid4().hex[:6]}"
+    target = f"demo-op-{uuid.uuid4().hex[:6]}"
+    sandbox.kubectl("create", "serviceaccount", name, "-n", namespace)
+    token = sandbox.kubectl("create", "token", name, "-n", namespace, "--duration=1h").stdout.strip()
+    kubeconfig = yaml.safe_load(sandbox.kubeconfig.read_text())
+    kubeconfig["users"][0]["user"] = {"token": token}
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig))
+    base = _renamed(deploy / "dashboard" / "rbac.yaml", name, namespace)
+    installer = _renamed(deploy / "dashboard-installer-rbac.yaml", f"{name}-installer", namespace)
+    installer[1]["subjects"][0]["name"] = name
+    sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(base))
+    async with await Client.connect(sandbox.kubeconfig) as kube, \
+            DashboardAPI(sandbox, Settings(kubeconfig=str(path), auth_enabled=False)) as api:
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, _config(name, chart_repo, target))
+        try:
+            refused = await api.post(f"/api/installation/providers/{name}/install")
+            sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(installer))
+            allowed = await api.post(f"/api/installation/providers/{name}/install")
+            removed = await api.post(f"/api/installation/providers/{name}/uninstall")
+        finally:
+            await kube.delete(INFERENCE_PROVIDER_CONFIGS, name, ignore_not_found=True)
+            await kube.delete(CRDS, CRD_NAME, ignore_not_found=True)
+            await kube.delete(NAMESPACES, target, ignore_not_found=True)
+            sandbox.kubectl("delete", "-f", "-", "--ignore-not-found", input=yaml.safe_dump_all(base + installer))
+    assert refused.status_code == 403, refused.text
+    message = refused.json()["error"]["message"]
+    assert message.startswith(f'Installation failed at step "install-{CHART}": Automatic installation requires '
+                              "elevated installer permissions. Ask an admin to apply the optional dashboard installer "
+                              "permissions manifest (deploy/dashboard-installer-rbac.yaml)")
+    assert "forbidden" in message
+    assert allowed.status_code == 200, allowed.text
+    assert removed.json()["success"] is True
