@@ -121,5 +121,5 @@ async def test_an_unreachable_hub_refuses_the_token_clearly(sandbox, monkeypatch
     async with DashboardAPI(sandbox, Settings(kubeconfig=str(sandbox.kubeconfig), auth_enabled=False)) as api:
         answer = await api.post("/api/secrets/huggingface", json={"accessToken": TOKEN})
     assert answer.status_code == 400
-    assert answer.json()["error"]["message"] == "Invalid HuggingFace token: Failed to reach HuggingFace: ConnectError"
+    assert answer.json()["error"]["message"] == "Invalid HuggingFace token: Failed to reach HuggingFace: HuggingFace Hub is unreachable (ConnectError)"
     assert TOKEN not in answer.text

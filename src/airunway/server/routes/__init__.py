@@ -1,10 +1,11 @@
 """The API's routers, included by :func:`airunway.server.app.create_app` in this order. A new area of the API
 adds its module here and its router(s) to ``ROUTERS``."""
 
-from airunway.server.routes import deployments, gateway, health, installation, secrets, settings
+from airunway.server.routes import deployments, gateway, health, installation, models, secrets, settings
 
 ROUTERS = [
     health.health,
+    models.router,
     settings.settings_router,
     settings.providers_router,
     deployments.router,

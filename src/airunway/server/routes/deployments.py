@@ -12,6 +12,7 @@ from airunway.kube.client import Client
 from airunway.server.deps import caller, cluster
 from airunway.server.runtime import Runtime
 from airunway.server.schemas import CreateDeployment, InvalidRequest, Issue, is_namespace, is_resource_name
+from airunway.server.services import catalog
 from airunway.server.services.deployments import DeploymentService
 
 router = APIRouter(prefix="/api/deployments", tags=["deployments"])
@@ -53,7 +54,8 @@ async def list_deployments(
 @router.post("", status_code=201)
 async def create_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster),
                             user: Client | None = Depends(caller)) -> dict:
-    return await rt.deployments.create(user, body, await _namespace(rt, body.namespace))
+    return await rt.deployments.create(user, body, await _namespace(rt, body.namespace),
+                                       catalog.min_gpus(body.modelId))
 
 
 @router.post("/preview")

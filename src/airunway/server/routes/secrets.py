@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from airunway.server.deps import cluster
 from airunway.server.errors import ApiProblem
 from airunway.server.runtime import Runtime
-from airunway.server.services import hf_user
+from airunway.server.services import huggingface
 from airunway.server.services.secrets import HuggingFaceSecrets
 
 router = APIRouter(prefix="/api/secrets", tags=["secrets"])
@@ -20,7 +20,7 @@ class TokenBody(BaseModel):
 
 
 def _secrets(rt: Runtime) -> HuggingFaceSecrets:
-    return HuggingFaceSecrets(rt.client, hf_user.whoami)
+    return HuggingFaceSecrets(rt.client, huggingface.whoami)
 
 
 @router.get("/huggingface/status")
