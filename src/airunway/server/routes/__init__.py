@@ -1,7 +1,9 @@
 """The API's routers, included by :func:`airunway.server.app.create_app` in this order. A new area of the API
 adds its module here and its router(s) to ``ROUTERS``."""
 
-from airunway.server.routes import deployments, gateway, health, installation, models, secrets, settings
+from airunway.server.routes import (
+    autoscaler, costs, deployments, gateway, health, installation, models, secrets, settings,
+)
 
 ROUTERS = [
     health.health,
@@ -14,4 +16,6 @@ ROUTERS = [
     installation.router,
     installation.runtimes,
     secrets.router,
+    costs.router,
+    autoscaler.router,
 ]

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from airunway.kube.errors import ApiError
 from airunway.server.deps import cluster, runtime
 from airunway.server.errors import ApiProblem
 from airunway.server.runtime import Runtime
-from airunway.server.services import gpus
+from airunway.server.services import gpus, huggingface, throughput
 from airunway.server.services import installation as service
 
 router = APIRouter(prefix="/api/installation", tags=["installation"])
@@ -66,6 +68,31 @@ async def gpu_capacity(rt: Runtime = Depends(cluster)) -> dict:
 @router.get("/gpu-capacity/detailed")
 async def gpu_capacity_detailed(rt: Runtime = Depends(cluster)) -> dict:
     return (await gpus.gpu_capacity_or_none(rt.client)).detailed()
+
+
+Precision = Literal["fp8", "int8", "fp16", "bf16"]
+
+
+@router.get("/gpu-throughput")
+async def gpu_throughput(
+    modelId: str | None = Query(None, max_length=200),  # noqa: N803 - upstream's parameter names
+    paramCount: float | None = Query(None, gt=0, le=9e12),  # noqa: N803
+    contextLen: int | None = Query(None, ge=1, le=1_048_576),  # noqa: N803
+    quantization: Precision | None = Query(None),
+    kvCacheDtype: Precision | None = Query(None),  # noqa: N803
+    gpuModel: str | None = Query(None, min_length=1, max_length=200),  # noqa: N803
+    tpSize: int | None = Query(None, ge=1, le=64),  # noqa: N803
+    x_hf_token: str | None = Header(None),
+    rt: Runtime = Depends(cluster),
+) -> dict:
+    """Estimated generation speed of a model on the cluster's best (or the named) GPU pool."""
+    capacity = await gpus.gpu_capacity_or_none(rt.client)
+    pool = throughput.choose_pool(capacity.detailed()["nodePools"], gpuModel)
+    if pool is None:
+        raise ApiProblem(404, "No GPU node pool with known specs found in the cluster.")
+    dims = await huggingface.model_dimensions(modelId, x_hf_token or None) if modelId and paramCount else None
+    return throughput.estimate(pool, paramCount, context=contextLen, quantization=quantization,
+                               kv_dtype=kvCacheDtype, tp_size=tpSize, dims=dims)
 
 
 @router.get("/providers/{provider_id}/status")
