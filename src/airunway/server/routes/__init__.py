@@ -2,7 +2,7 @@
 adds its module here and its router(s) to ``ROUTERS``."""
 
 from airunway.server.routes import (
-    autoscaler, costs, deployments, gateway, health, installation, models, secrets, settings,
+    autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets, settings,
 )
 
 ROUTERS = [
@@ -18,4 +18,5 @@ ROUTERS = [
     secrets.router,
     costs.router,
     autoscaler.router,
+    oauth.router,
 ]
