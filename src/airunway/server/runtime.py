@@ -18,6 +18,7 @@ import yaml
 
 from airunway.kube.client import Client
 from airunway.server import auth
+from airunway.server.services.aiconfigurator import AIConfigurator
 from airunway.server.services.deployments import DeploymentService
 from airunway.server.services.helm import Runner
 from airunway.server.services.installation import Installer
@@ -84,6 +85,7 @@ class Runtime:
         self.deployments = DeploymentService(client, self.metrics) if client else None
         self.runner = Runner(settings.kubeconfig)
         self.installer = Installer(client, self.runner) if client else None
+        self.aiconfigurator = AIConfigurator(settings.running_in_cluster())
         self._users: auth.UserClients | None = None
 
     def start(self) -> None:

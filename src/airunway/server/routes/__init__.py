@@ -2,7 +2,7 @@
 adds its module here and its router(s) to ``ROUTERS``."""
 
 from airunway.server.routes import (
-    autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets, settings,
+    aiconfigurator, autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets, settings,
 )
 
 ROUTERS = [
@@ -19,4 +19,5 @@ ROUTERS = [
     costs.router,
     autoscaler.router,
     oauth.router,
+    aiconfigurator.router,
 ]
