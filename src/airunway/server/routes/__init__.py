@@ -2,7 +2,7 @@
 adds its module here and its router(s) to ``ROUTERS``."""
 
 from airunway.server.routes import (
-    aiconfigurator, autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets, settings,
+    aiconfigurator, aikit, autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets, settings,
 )
 
 ROUTERS = [
@@ -20,4 +20,5 @@ ROUTERS = [
     autoscaler.router,
     oauth.router,
     aiconfigurator.router,
+    aikit.router,
 ]

@@ -17,7 +17,6 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
-from urllib.parse import quote
 
 from airunway.api.constants import GROUP
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
@@ -28,7 +27,7 @@ from airunway.kube.resources import EVENTS, NAMESPACES, PERSISTENTVOLUMECLAIMS, 
 from airunway.server.auth import may
 from airunway.server.errors import ApiProblem
 from airunway.server.schemas import CreateDeployment
-from airunway.server.services import conversions, gpus, pods as podlib
+from airunway.server.services import aikit, conversions, gpus, pods as podlib
 from airunway.server.services.listing import RenderedDeployments, rendered, to_json
 from airunway.server.services.metrics import MetricsService, target_for
 from airunway.server.services.providers import capability_problem, provider_details
@@ -40,10 +39,6 @@ T = TypeVar("T")
 CACHE_WAIT = 10.0  # seconds a request waits for the first sync before reading the API server instead
 LOG_CONTAINERS = ("main", "vllm", "model", "ray-head", "ray-worker", "inference", "worker", "server", "frontend")
 ANSI_SGR = re.compile(r"\x1b\[[0-9;]*m")
-PREMADE_IMAGE = "ghcr.io/kaito-project/aikit/{id}"
-PREMADE_MODELS = ("llama3.2:1b", "llama3.2:3b", "llama3.1:8b", "llama3.3:70b", "mixtral:8x7b", "phi4:14b",
-                  "gemma2:2b", "qwq:32b", "codestral:22b", "gpt-oss:20b")
-GGUF_RUNNER_IMAGE = "ghcr.io/kaito-project/aikit/runners/llama-cpp-cuda:latest"
 
 
 def kube_message(exc: BaseException) -> str:
@@ -137,15 +132,12 @@ def resolve_images(req: CreateDeployment) -> CreateDeployment:
         return req
     changes: dict[str, Any] = {}
     if req.modelSource == "premade" and req.premadeModel and not req.imageRef:
-        if req.premadeModel in PREMADE_MODELS:
-            changes["imageRef"] = PREMADE_IMAGE.format(id=req.premadeModel)
+        if req.premadeModel in aikit.BY_ID:
+            changes["imageRef"] = aikit.BY_ID[req.premadeModel].image
     elif req.modelSource == "huggingface" and req.ggufRunMode == "direct":
-        changes["imageRef"] = req.imageRef or GGUF_RUNNER_IMAGE
+        changes["imageRef"] = req.imageRef or aikit.GGUF_RUNNER_IMAGE
         if req.ggufFile:
-            repo = "/".join(quote(s, safe="") for s in req.modelId.split("/"))
-            file = "/".join(quote(s, safe="") for s in req.ggufFile.split("/"))
-            changes["engineArgs"] = {**(req.engineArgs or {}),
-                                     "ggufUrl": f"https://huggingface.co/{repo}/resolve/main/{file}"}
+            changes["engineArgs"] = {**(req.engineArgs or {}), "ggufUrl": aikit.gguf_url(req.modelId, req.ggufFile)}
     return req.model_copy(update=changes) if changes else req
 
 

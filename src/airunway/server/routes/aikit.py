@@ -1,0 +1,95 @@
+"""``/api/aikit``: ready-made AIKit images for KAITO, and images built from HuggingFace GGUF files."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from airunway.kube.errors import ApiError
+from airunway.server.deps import cluster
+from airunway.server.errors import ApiProblem
+from airunway.server.runtime import Runtime
+from airunway.server.services import aikit
+
+router = APIRouter(prefix="/api/aikit", tags=["aikit"])
+
+
+class BuildRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    modelSource: Literal["premade", "huggingface"]
+    premadeModel: StrictStr | None = Field(None, max_length=100)
+    modelId: StrictStr | None = Field(None, max_length=200)
+    ggufFile: StrictStr | None = Field(None, max_length=500)
+    imageName: StrictStr | None = Field(None, max_length=63, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    imageTag: StrictStr | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _checked(body: BuildRequest) -> dict:
+    req = body.model_dump()
+    if body.modelSource == "premade" and not body.premadeModel:
+        raise ApiProblem(400, "premade requires premadeModel field")
+    if body.modelSource == "huggingface" and not (body.modelId and body.ggufFile):
+        raise ApiProblem(400, "huggingface requires modelId and ggufFile fields")
+    errors = aikit.validate(req)
+    if errors:
+        raise ApiProblem(400, f"Invalid request: {', '.join(errors)}")
+    return req
+
+
+@router.get("/models")
+async def models() -> dict:
+    return {"models": [p.to_dict() for p in aikit.PREMADE], "total": len(aikit.PREMADE)}
+
+
+@router.get("/models/{model_id}")
+async def model(model_id: str) -> dict:
+    found = aikit.BY_ID.get(model_id)
+    if found is None:
+        raise ApiProblem(404, f"Premade model not found: {model_id}")
+    return found.to_dict()
+
+
+@router.post("/build/preview")
+async def preview(body: BuildRequest) -> dict:
+    req = _checked(body)
+    ref = aikit.image_ref(req)
+    if ref is None:
+        raise ApiProblem(400, "Unable to determine image reference for this configuration")
+    return {"imageRef": ref, "wasPremade": body.modelSource == "premade",
+            "requiresBuild": body.modelSource == "huggingface", "registryUrl": aikit.PULL_REGISTRY}
+
+
+@router.post("/build")
+async def build(body: BuildRequest, rt: Runtime = Depends(cluster)) -> dict:
+    req = _checked(body)
+    try:
+        return await aikit.build(rt.client, req)
+    except aikit.DockerMissing as exc:
+        raise ApiProblem(400, str(exc)) from None
+    except RuntimeError as exc:
+        raise ApiProblem(500, str(exc)) from None
+
+
+@router.get("/infrastructure/status")
+async def infrastructure_status(rt: Runtime = Depends(cluster)) -> dict:
+    return await aikit.infrastructure_status(rt.client)
+
+
+@router.post("/infrastructure/setup")
+async def infrastructure_setup(rt: Runtime = Depends(cluster)) -> dict:
+    try:
+        registry = await aikit.ensure_registry(rt.client)
+    except ApiError as exc:
+        raise ApiProblem(500, f"Failed to set up registry: {exc.message or exc}") from None
+    if not registry["ready"]:
+        raise ApiProblem(500, f"Failed to set up registry: {registry['message']}")
+    try:
+        builder = await aikit.ensure_builder()
+    except aikit.DockerMissing as exc:
+        raise ApiProblem(400, f"Failed to set up builder: {exc}") from None
+    if not builder["ready"]:
+        raise ApiProblem(500, f"Failed to set up builder: {builder['message']}")
+    return {"success": True, "message": "Build infrastructure is ready",
+            "registry": {"url": registry["url"], "ready": True}, "builder": {"name": aikit.BUILDER, "ready": True}}
