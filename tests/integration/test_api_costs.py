@@ -3,70 +3,23 @@ hour), instance prices, the throughput estimate for the sandbox's GPU pool, and 
 
 from __future__ import annotations
 
-import json
-import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
 from airunway.sandbox.cluster import CPU_INSTANCE_TYPE, GPU_INSTANCE_TYPE, REGION
 from airunway.server.app import Settings
 from airunway.server.services import pricing
+from standins import PRICES, AzurePrices, serve
 from support import DashboardAPI
-
-PRICES = {GPU_INSTANCE_TYPE: 14.692, CPU_INSTANCE_TYPE: 0.768}
-
-
-def _item(sku: str, region: str, price: float, product: str, meter: str) -> dict:
-    return {"currencyCode": "USD", "tierMinimumUnits": 0.0, "retailPrice": price, "unitPrice": price,
-            "armRegionName": region, "location": region, "effectiveStartDate": "2025-01-01T00:00:00Z",
-            "meterId": "m", "meterName": meter, "productId": "p", "skuId": "s", "productName": product,
-            "skuName": sku.removeprefix("Standard_").replace("_", " "), "serviceName": "Virtual Machines",
-            "serviceId": "x", "serviceFamily": "Compute", "unitOfMeasure": "1 Hour", "type": "Consumption",
-            "isPrimaryMeterRegion": True, "armSkuName": sku}
-
-
-class _Azure(BaseHTTPRequestHandler):
-    asked: list[str] = []
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802
-        url = urlsplit(self.path)
-        query = parse_qs(url.query).get("$filter", [""])[0]
-        type(self).asked.append(query)
-        sku = re.search(r"armSkuName eq '([^']+)'", query)
-        region = re.search(r"armRegionName eq '([^']+)'", query)
-        items = []
-        if url.path == "/api/retail/prices" and sku and sku.group(1) in PRICES:
-            where = region.group(1) if region else "eastus"
-            price = PRICES[sku.group(1)]
-            items = [_item(sku.group(1), where, price * 1.8, "Virtual Machines Series Windows", "Windows meter"),
-                     _item(sku.group(1), where, price * 0.2, "Virtual Machines Series", "Low Priority meter"),
-                     _item(sku.group(1), where, price, "Virtual Machines Series", "Linux meter")]
-        body = json.dumps({"BillingCurrency": "USD", "CustomerEntityId": "Default", "CustomerEntityType": "Retail",
-                           "Items": items, "NextPageLink": None, "Count": len(items)}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
 
 @pytest.fixture
 def azure(monkeypatch):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Azure)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("AZURE_PRICING_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    server = serve(AzurePrices)
+    monkeypatch.setenv("AZURE_PRICING_URL", server.url)
     monkeypatch.setattr(pricing, "cache", pricing.PriceCache())
-    _Azure.asked = []
     try:
-        yield _Azure.asked
+        yield AzurePrices.asked
     finally:
-        server.shutdown()
+        server.close()
 
 
 def _settings(sandbox) -> Settings:

@@ -2,7 +2,8 @@
 adds its module here and its router(s) to ``ROUTERS``."""
 
 from airunway.server.routes import (
-    aiconfigurator, aikit, autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets, settings,
+    aiconfigurator, aikit, autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets,
+    settings, vllm_recipes,
 )
 
 ROUTERS = [
@@ -21,4 +22,5 @@ ROUTERS = [
     oauth.router,
     aiconfigurator.router,
     aikit.router,
+    vllm_recipes.router,
 ]
