@@ -75,6 +75,8 @@ async def test_search_input_and_an_unreachable_hub(api, monkeypatch):
     assert down.json()["error"]["message"].startswith("HuggingFace Hub is unreachable (ConnectError)")
     files = await api.get("/api/models/Qwen/Qwen3-8B-GGUF/gguf-files")
     assert files.status_code == 502
+    malformed = await api.get("/api/models/search", params={"q": "qwen"}, headers={"X-HF-Token": "not a token"})
+    assert malformed.status_code == 400 and malformed.json()["error"]["message"].startswith("X-HF-Token: ")
 
 
 async def test_gguf_files(api, hub):

@@ -2,9 +2,9 @@
 ``airunway dashboard`` running on 127.0.0.1 for the sandbox. No answer may be a server error, and every answer
 must match what the schema says of it (status code, content type, body).
 
-Outside services point at a closed port on 127.0.0.1 and Helm at a missing binary, so nothing leaves the machine.
-The settings ConfigMap and the provider configs are put back afterwards; deployments the requests created are
-removed.
+Outside services are stand-ins on 127.0.0.1 (the HuggingFace Hub, Azure prices, vLLM recipes); Helm, kubectl and
+Docker point at missing binaries, so nothing leaves the machine. The settings ConfigMap and the provider configs are
+put back afterwards; deployments the requests created and the AIKit registry are removed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hub import Hub
+from standins import AzurePrices, RecipesSite, serve
 from support import eventually, free_port, kget
 
 NOT_HERE = "http://127.0.0.1:9"
@@ -38,7 +40,9 @@ def dashboard(sandbox, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("fuzz") / "dashboard.log"
     log = open(log_path, "wb")
     env = {k: v for k, v in os.environ.items() if k not in ("AUTH_ENABLED", "PORT")}
-    env |= {"HF_ENDPOINT": NOT_HERE, "HELM_PATH": "/nonexistent/helm", "KUBECTL_PATH": "/nonexistent/kubectl",
+    hub, azure, recipes = Hub(), serve(AzurePrices), serve(RecipesSite)
+    env |= {"HF_ENDPOINT": hub.url, "AZURE_PRICING_URL": azure.url, "VLLM_RECIPES_BASE_URL": recipes.url,
+            "HELM_PATH": "/nonexistent/helm", "KUBECTL_PATH": "/nonexistent/kubectl", "DOCKER_PATH": "/nonexistent/docker",
             "AIRUNWAY_METRICS_URL": NOT_HERE + "/metrics"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "airunway.cli", "dashboard", f"--kubeconfig={sandbox.kubeconfig}",
@@ -63,6 +67,10 @@ def dashboard(sandbox, tmp_path_factory):
         else:
             sandbox.kubectl("delete", "configmap", "airunway-config", "-n", "airunway-system", "--ignore-not-found")
         sandbox.kubectl("apply", "-f", "-", input=providers, check=False)
+        for server in (hub, azure, recipes):
+            server.close()
+        for kind in ("deployment", "service"):
+            sandbox.kubectl("delete", kind, "airunway-registry", "-n", "airunway-system", "--ignore-not-found")
         for namespace, name in _deployments(sandbox) - deployments:
             sandbox.kubectl("delete", "modeldeployment", name, "-n", namespace, "--wait=false", check=False)
     errors = [line for line in log_path.read_text().splitlines() if "Traceback" in line or "unhandled" in line]

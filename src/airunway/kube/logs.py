@@ -89,3 +89,6 @@ def configure_logging(level: str | int = "info", fmt: str = "json", stream: Text
     for name in ("kubernetes_asyncio", "kubernetes_asyncio.client.rest"):
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # httpx logs every outside request (HuggingFace, prices, recipes) at info level; its failures reach our logs.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -90,8 +90,11 @@ ERROR_SCHEMA = {
     "type": "object",
     "description": "The error envelope: what went wrong, for people, and the status code. Some answers add fields "
                    "(an invalid request lists its issues; a failed install its step results).",
-    "properties": {"error": {"type": "object", "required": ["message"], "properties": {
-        "message": {"type": "string"}, "statusCode": {"type": "integer"}}}},
+    "properties": {"error": {"anyOf": [
+        {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"},
+                                                                   "statusCode": {"type": "integer"}}},
+        {"type": "string", "description": "The cost endpoints' older form: {success: false, error: <message>}"},
+    ]}},
 }
 
 

@@ -76,7 +76,7 @@ Precision = Literal["fp8", "int8", "fp16", "bf16"]
 @router.get("/gpu-throughput")
 async def gpu_throughput(
     modelId: str | None = Query(None, max_length=200),  # noqa: N803 - upstream's parameter names
-    paramCount: float | None = Query(None, gt=0, le=9e12),  # noqa: N803
+    paramCount: float | None = Query(None, ge=1, le=9e12),  # noqa: N803
     contextLen: int | None = Query(None, ge=1, le=1_048_576),  # noqa: N803
     quantization: Precision | None = Query(None),
     kvCacheDtype: Precision | None = Query(None),  # noqa: N803

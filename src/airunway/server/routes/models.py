@@ -49,6 +49,8 @@ async def search(
         return await huggingface.search(q, numbers["limit"], numbers["offset"], x_hf_token or None)
     except huggingface.HubUnreachable as exc:
         raise hub_failure(exc) from None
+    except huggingface.TokenInvalid as exc:
+        raise ApiProblem(400, f"X-HF-Token: {exc}") from None
 
 
 @router.get("/{model_id:path}/gguf-files")
@@ -59,6 +61,8 @@ async def gguf_files(model_id: str, x_hf_token: str | None = Header(None)) -> di
         return {"files": await huggingface.gguf_files(model_id, x_hf_token or None)}
     except huggingface.HubUnreachable as exc:
         raise hub_failure(exc) from None
+    except huggingface.TokenInvalid as exc:
+        raise ApiProblem(400, f"X-HF-Token: {exc}") from None
     except huggingface.HubError as exc:
         status = exc.status if exc.status in (401, 403, 404) else 502
         raise ApiProblem(status, str(exc)) from None

@@ -49,12 +49,20 @@ class HubError(Exception):
         self.status = status
 
 
+class TokenInvalid(ValueError):
+    """A token that cannot be a HuggingFace token (not printable ASCII); it is never sent."""
+
+
 def hub_url() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_HUB).rstrip("/")
 
 
 def _headers(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
+    if not token:
+        return {}
+    if not (token.isascii() and token.isprintable()) or " " in token or len(token) > 1024:
+        raise TokenInvalid("The HuggingFace token is malformed: it must be printable ASCII without spaces")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def repo_path(repo_id: str) -> str:
