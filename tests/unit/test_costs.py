@@ -77,3 +77,17 @@ def test_throughput_choices():
     assert no_params["kvCacheDtype"] == "fp16"  # A100 has no FP8
     assert throughput.derive_tp(300, 80, 8) == 8 and throughput.derive_tp(10, 80, 8) == 1
     assert throughput.derive_tp(100, 4, 4) == 4  # no usable memory: as many as a node has
+
+
+def test_prices_are_kept_an_hour(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(pricing.time, "monotonic", lambda: clock[0])
+    cache = pricing.PriceCache()
+    cache.put("azure:x:default", {"success": True})
+    clock[0] += 3599
+    assert cache.get("azure:x:default") == {"success": True}
+    clock[0] += 2
+    assert cache.get("azure:x:default") is None and cache.stats()["size"] == 0
+    for i in range(pricing.MAX_ENTRIES + 5):
+        cache.put(f"k{i}", {"success": True})
+    assert cache.stats()["size"] == pricing.MAX_ENTRIES and cache.get("k0") is None and cache.get("k1004")
