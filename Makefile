@@ -10,6 +10,7 @@ run: setup
 	.venv/bin/airunway dashboard
 
 test: setup
+	@scripts/setup-browser.sh
 	.venv/bin/pytest -ra
 
 unit: setup

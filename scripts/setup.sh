@@ -23,3 +23,19 @@ fi
 
 echo "==> control-plane binaries"
 .venv/bin/airunway sandbox build >/dev/null
+
+# The web UI: built into airunway/server/static when its sources changed (npm ci only when the lock file did).
+if [ -f frontend/package.json ]; then
+  need npm "Node.js 20 or newer with npm, to build the web UI"
+  if [ ! -f frontend/node_modules/.airunway-installed ] || [ frontend/package-lock.json -nt frontend/node_modules/.airunway-installed ]; then
+    echo "==> installing web UI packages"
+    (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+    touch frontend/node_modules/.airunway-installed
+  fi
+  ui_hash=$(cd frontend && cat package-lock.json index.html vite.config.ts tsconfig.json $(find src public -type f | sort) | sha256sum | cut -c1-16)
+  if [ "$(cat src/airunway/server/static/.build-hash 2>/dev/null)" != "$ui_hash" ]; then
+    echo "==> building the web UI"
+    (cd frontend && npm run --silent build >/dev/null)
+    echo "$ui_hash" > src/airunway/server/static/.build-hash
+  fi
+fi

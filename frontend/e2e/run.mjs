@@ -1,0 +1,198 @@
+// End-to-end run of the web UI in Debian's Chromium (headless), against a real `airunway dashboard`.
+//   BASE_URL=http://127.0.0.1:3001 [LOGIN_URL=…] NAMESPACE=ns SCREENSHOTS=dir node e2e/run.mjs
+// Browses the catalog, checks that an invalid deploy form shows its messages and sends nothing, deploys a model,
+// follows it to Running, reads its detail (logs, metrics, manifest), deletes it, and visits every page; each page is
+// screenshotted and checked with axe-core (no serious or critical violations). Prints what failed; exit code 1 then.
+import { readFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const BASE = process.env.BASE_URL;
+const NAMESPACE = process.env.NAMESPACE ?? "default";
+const SHOTS = process.env.SCREENSHOTS ?? "test-artifacts/screenshots";
+const MODEL = "Qwen/Qwen3-0.6B";
+const NAME = `e2e-qwen-${Date.now().toString(36).slice(-4)}`;
+mkdirSync(SHOTS, { recursive: true });
+
+const failures = [];
+const timings = {};
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
+const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, bypassCSP: true });
+await context.addInitScript(() => { window.__E2E_TEST__ = true; });
+const page = await context.newPage();
+const posts = [];
+page.on("request", (r) => { if (r.method() === "POST" && r.url().endsWith("/api/deployments")) posts.push(r.url()); });
+page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
+
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failures.push(`${name}: ${e.message.split("\n")[0]}`);
+    console.log(`FAIL ${name}: ${e.message}`);
+    await page.screenshot({ path: `${SHOTS}/failed-${name.replace(/\W+/g, "-")}.png`, fullPage: true }).catch(() => {});
+  }
+}
+
+async function check(name, target = page) {
+  await target.evaluate(() => window.scrollTo(0, 0));
+  await target.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await target.addScriptTag({ content: AXE });
+  const found = await target.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.filter((v) => ["serious", "critical"].includes(v.impact))
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  for (const v of found) failures.push(`axe on ${name}: ${v}`);
+}
+
+const text = (t, options = {}) => page.getByText(t, options).first().waitFor({ timeout: options.timeout ?? 15000 });
+
+await step("catalog", async () => {
+  await page.goto(BASE + "/");
+  await page.getByRole("heading", { name: "Model Catalog" }).waitFor();
+  await text(/\d+ of \d+ models/);
+  await page.getByRole("article", { name: "Qwen3 0.6B" }).waitFor();
+  await page.getByPlaceholder("Search models...").fill("gemma");
+  await text("3 of 18 models");
+  await page.getByPlaceholder("Search models...").fill("");
+  await check("01-catalog");
+});
+
+await step("huggingface search", async () => {
+  await page.getByRole("tab", { name: "HuggingFace Hub" }).click();
+  await text("Enter at least 2 characters to search HuggingFace models");
+  await page.getByPlaceholder(/Search HuggingFace models/).fill("qwen");
+  await text(/Showing \d+ of \d+ compatible models/, { timeout: 20000 });
+  await check("02-catalog-huggingface");
+});
+
+await step("invalid deploy form sends nothing", async () => {
+  await page.goto(`${BASE}/deploy/${encodeURIComponent(MODEL)}`);
+  await page.getByRole("heading", { name: "Deploy Model" }).waitFor();
+  await page.getByRole("radio", { name: /Direct vLLM/ }).click();
+  await page.getByLabel("Deployment Name").fill("Bad_Name!");
+  await page.getByRole("radio", { name: /^Launch image/ }).click();
+  await page.getByRole("button", { name: /Deploy Model/ }).click();
+  await page.getByRole("alert").filter({ hasText: "Lowercase letters, numbers, and hyphens only" }).first().waitFor();
+  await page.getByRole("alert").filter({ hasText: "Enter a vLLM launch image before applying a recipe or deploying." }).first().waitFor();
+  await page.waitForTimeout(500);
+  if (posts.length) throw new Error(`the invalid form sent ${posts.length} request(s)`);
+  await check("03-deploy-invalid");
+});
+
+await step("deploy", async () => {
+  await page.getByLabel("Deployment Name").fill(NAME);
+  await page.getByLabel("Namespace").fill(NAMESPACE);
+  await page.getByRole("radio", { name: /^Nightly/ }).click();
+  await page.getByText("Manifest Preview").click();
+  await text("ModelDeployment/" + NAME);
+  await check("04-deploy-valid");
+  await page.getByRole("button", { name: /Deploy Model/ }).click();
+  await text("Deployment Created");
+  await page.waitForURL("**/deployments", { timeout: 15000 });
+  if (posts.length !== 1) throw new Error(`expected one create request, saw ${posts.length}`);
+});
+
+await step("deployments list", async () => {
+  await page.getByRole("link", { name: NAME, exact: true }).waitFor();
+  await text("Status refreshes automatically every 10 seconds");
+  await check("05-deployments");
+});
+
+await step("detail reaches Running", async () => {
+  await page.getByRole("link", { name: NAME, exact: true }).click();
+  await page.getByRole("heading", { name: NAME }).waitFor();
+  const started = Date.now();
+  await page.locator(".tile .value", { hasText: "Running" }).first().waitFor({ timeout: 180000 });
+  timings.runningAfterMs = Date.now() - started;
+});
+
+await step("detail logs, metrics and manifest", async () => {
+  await page.getByRole("heading", { name: "Logs" }).waitFor();
+  await text(/Showing logs from instance|No instances available/);
+  await page.getByRole("heading", { name: "Metrics" }).waitFor();
+  await text("Running requests", { timeout: 60000 });
+  await page.locator("svg.chart").first().waitFor();
+  await page.getByRole("heading", { name: "Manifest" }).waitFor();
+  await text(`ModelDeployment/${NAME}`);
+  await page.getByRole("heading", { name: "Chat with model" }).waitFor();
+  await check("06-deployment-detail");
+});
+
+await step("delete", async () => {
+  await page.getByRole("button", { name: "Delete", exact: true }).click();
+  await page.getByRole("dialog", { name: "Delete Deployment" }).waitFor();
+  await check("07-delete-dialog");
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await text("Deployment Deleted");
+  await page.waitForURL("**/deployments", { timeout: 15000 });
+  await page.getByRole("link", { name: NAME, exact: true }).waitFor({ state: "detached", timeout: 60000 });
+});
+
+for (const [tab, shot, expect] of [["", "08-settings-general", "Cluster Status"], ["runtimes", "09-settings-runtimes", "Available Runtimes"],
+  ["integrations", "10-settings-integrations", "NVIDIA GPU Operator"]]) {
+  await step(`settings ${tab || "general"}`, async () => {
+    await page.goto(`${BASE}/settings${tab ? `?tab=${tab}` : ""}`);
+    await page.getByRole("heading", { name: expect }).waitFor();
+    await page.waitForTimeout(500);
+    await check(shot);
+  });
+}
+
+await step("unknown deployment", async () => {
+  await page.goto(`${BASE}/deployments/nothing-here?namespace=${NAMESPACE}`);
+  await text("Deployment not found");
+  await check("11-deployment-not-found");
+});
+
+await step("dark theme", async () => {
+  await page.goto(BASE + "/");
+  await page.getByRole("button", { name: /Switch to (dark|light) theme/ }).click();
+  const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+  if (theme !== "dark") await page.getByRole("button", { name: /Switch to dark theme/ }).click();
+  await page.getByRole("article", { name: "Qwen3 0.6B" }).waitFor();
+  await check("12-catalog-dark");
+  await page.goto(`${BASE}/settings?tab=runtimes`);
+  await page.getByRole("heading", { name: "Available Runtimes" }).waitFor();
+  await check("13-settings-runtimes-dark");
+});
+
+await step("laptop-narrow and phone widths", async () => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto(BASE + "/deployments");
+  await page.getByRole("heading", { name: "Deployments" }).waitFor();
+  await page.getByRole("button", { name: "Toggle navigation menu" }).click();
+  await page.getByRole("link", { name: "Settings" }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/14-phone-menu.png` });
+  await page.keyboard.press("Escape");
+  await page.setViewportSize({ width: 1366, height: 860 });
+});
+
+if (process.env.LOGIN_URL) {
+  await step("login", async () => {
+    const login = await context.newPage();
+    await login.goto(process.env.LOGIN_URL + "/deployments");
+    await login.getByText("Authentication Required").waitFor();
+    await login.getByText("airunway login").waitFor();
+    await login.getByRole("button", { name: "Paste Token" }).click();
+    await check("15-login", login);
+    await login.close();
+  });
+}
+
+await step("render 1,000 deployments", async () => {
+  if (!process.env.MANY_NAMESPACE) return;
+  const started = Date.now();
+  await page.goto(`${BASE}/deployments`);
+  await page.getByRole("link", { name: "many-0999" }).waitFor({ timeout: 30000 });
+  timings.thousandDeploymentsMs = Date.now() - started;
+});
+
+await browser.close();
+console.log(JSON.stringify({ failures, timings }));
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,504 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { FormEvent, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
+import { GpuFit, Throughput } from "../components/GpuFit";
+import { ManifestView, Resource } from "../components/Manifest";
+import { Field, Loading, Switch, toast } from "../components/ui";
+import { api, qs } from "../lib/api";
+import { deploymentName, ENGINE_NAMES, estimatedMemoryGb, paramsOf } from "../lib/format";
+import { useAutoscaler, useCapacity, useHfStatus, useModels, useRuntimes } from "../lib/queries";
+import type { Capacity, HfModel, Model, Runtime } from "../lib/types";
+
+const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const PRIORITY = ["dynamo", "kuberay", "kaito", "llmd", "vllm"];
+const FALLBACK_ENGINES: Record<string, string[]> = {
+  dynamo: ["vllm", "sglang", "trtllm"], kuberay: ["vllm"], kaito: ["vllm", "llamacpp"], vllm: ["vllm"], llmd: ["vllm"],
+};
+const DEFAULT_NAMESPACES: Record<string, string> = {
+  dynamo: "dynamo-system", kuberay: "ray-system", kaito: "kaito-workspace", vllm: "default", llmd: "default",
+};
+const VLLM_IMAGES = [
+  { id: "nightly", label: "Nightly", image: "vllm/vllm-openai:cu130-nightly", note: "Newest model support.", badge: "Default" },
+  { id: "stable", label: "Stable", image: "vllm/vllm-openai:latest", note: "The latest vLLM release." },
+  { id: "custom", label: "Launch image", image: "", note: "Any vLLM OpenAI-compatible image." },
+];
+export const IMAGE_REQUIRED = "Enter a vLLM launch image before applying a recipe or deploying.";
+export const NAME_RULE = "Lowercase letters, numbers, and hyphens only";
+
+function runtimeEngines(r: Runtime): string[] {
+  return r.capabilities?.engines?.length ? r.capabilities.engines : FALLBACK_ENGINES[r.id] ?? [];
+}
+
+function runtimeModes(r: Runtime, engine?: string): string[] {
+  const byEngine = r.capabilities?.engineCapabilities?.find((e) => e.name === engine)?.servingModes;
+  if (byEngine?.length) return byEngine;
+  if (r.capabilities?.modes?.length) return r.capabilities.modes;
+  return ["kaito", "vllm"].includes(r.id) ? ["aggregated"] : ["aggregated", "disaggregated"];
+}
+
+function crdLess(r: Runtime) {
+  return r.requiresCRD === false || (r.requiresCRD === undefined && ["vllm", "llmd"].includes(r.id));
+}
+
+function hfToModel(m: HfModel): Model {
+  const p = m.parameterCount;
+  return {
+    id: m.id, name: m.name, description: `${m.author}/${m.name} - ${m.pipelineTag ?? ""}`, supportedEngines: m.supportedEngines,
+    size: p ? (p >= 1e9 ? `${(p / 1e9).toFixed(1)}B` : `${Math.round(p / 1e6)}M`) : undefined,
+    gated: m.gated, parameterCount: p, estimatedGpuMemoryGb: m.estimatedGpuMemoryGb, conversational: true,
+    task: m.pipelineTag === "image-text-to-text" ? "image-text-to-text" : "text-generation", fromHfSearch: true, minGpus: 1,
+  };
+}
+
+function recommendedGpus(model: Model, capacity?: Capacity): { gpus: number; reason: string } {
+  const params = paramsOf(model);
+  const memory = estimatedMemoryGb(model);
+  const perGpu = capacity?.totalMemoryGb;
+  const max = capacity?.maxNodeGpuCapacity || 8;
+  if (memory && perGpu) {
+    const gpus = Math.min(Math.max(1, Math.ceil(memory / perGpu)), max);
+    return { gpus, reason: `~${memory}GB needed${params ? ` (${(params / 1e9).toFixed(1)}B params)` : ""}` };
+  }
+  if (!params) return { gpus: 1, reason: "Model size unknown - using 1 GPU" };
+  const b = params / 1e9;
+  return { gpus: b < 3 ? 1 : b < 13 ? 2 : b < 70 ? 4 : 8, reason: b < 3 ? `small model (${b.toFixed(1)}B params)` : `${b.toFixed(1)}B params` };
+}
+
+function useModel(id: string, fromHf: boolean) {
+  const catalog = useModels();
+  const hf = useQuery({
+    queryKey: ["hf-model", id],
+    queryFn: () => api.get<{ models: HfModel[] }>(`/models/search${qs({ q: id, limit: 5 })}`, { hf: true }),
+    enabled: fromHf,
+  });
+  if (fromHf) {
+    const found = hf.data?.models.find((m) => m.id === id);
+    return { model: found ? hfToModel(found) : undefined, loading: hf.isLoading };
+  }
+  return { model: catalog.data?.models.find((m) => m.id === id), loading: catalog.isLoading };
+}
+
+interface Form {
+  name: string; namespace: string; runtime: string; engine: string; mode: "aggregated" | "disaggregated";
+  replicas: number; gpus: number; prefillReplicas: number; prefillGpus: number; decodeReplicas: number; decodeGpus: number;
+  routerMode: string; image: string; customImage: string; enforceEager: boolean; enablePrefixCaching: boolean;
+  trustRemoteCode: boolean; contextLength: string; engineArgs: string; hfTokenSecret: string;
+  computeType: "cpu" | "gpu"; ggufFile: string; kaitoResourceType: string;
+}
+
+function parseArgs(text: string): { args: Record<string, string>; error?: string } {
+  const args: Record<string, string> = {};
+  for (const [i, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    const m = /^--?([A-Za-z0-9][A-Za-z0-9_-]*)(?:[=\s]\s*(.*))?$/.exec(line);
+    if (!m) return { args, error: `Line ${i + 1}: write one argument per line as name=value (for example max-model-len=8192)` };
+    args[m[1]] = (m[2] ?? "").trim();
+  }
+  return { args };
+}
+
+export function DeployPage() {
+  const { modelId = "" } = useParams();
+  const id = decodeURIComponent(modelId);
+  const fromHf = new URLSearchParams(useLocation().search).get("source") === "hf";
+  const { model, loading } = useModel(id, fromHf);
+  const runtimes = useRuntimes();
+  if (loading || runtimes.isLoading) return <Loading />;
+  if (!model) {
+    return (
+      <div className="empty">
+        <strong>Model not found</strong>
+        <span>The requested model could not be found</span>
+        <Link className="btn" to="/">Back to Catalog</Link>
+      </div>
+    );
+  }
+  return <DeployForm model={model} runtimes={runtimes.data?.runtimes ?? []} />;
+}
+
+function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) {
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const { data: capacity } = useCapacity();
+  const { data: autoscaler } = useAutoscaler();
+  const { data: hf } = useHfStatus();
+  const compatible = (r: Runtime, mode = "aggregated") =>
+    model.supportedEngines.some((e) => runtimeEngines(r).includes(e)) && runtimeModes(r).includes(mode);
+  const ordered = [...runtimes].sort((a, b) => (PRIORITY.indexOf(a.id) + 99) % 99 - (PRIORITY.indexOf(b.id) + 99) % 99);
+  const initialRuntime = (ordered.find((r) => r.installed && compatible(r)) ?? ordered.find((r) => compatible(r))
+    ?? ordered.find((r) => r.installed) ?? ordered[0])?.id ?? (model.supportedEngines.includes("llamacpp") ? "kaito" : "dynamo");
+  const rec = recommendedGpus(model, capacity);
+  const [form, setForm] = useState<Form>(() => ({
+    name: deploymentName(model.id), namespace: "", runtime: initialRuntime, engine: "", mode: "aggregated",
+    replicas: 1, gpus: 1, prefillReplicas: 1, prefillGpus: 1, decodeReplicas: 1, decodeGpus: 1, routerMode: "default",
+    image: "nightly", customImage: "", enforceEager: true, enablePrefixCaching: true, trustRemoteCode: false,
+    contextLength: "", engineArgs: "", hfTokenSecret: "", computeType: model.minGpus === 0 ? "cpu" : "gpu",
+    ggufFile: "", kaitoResourceType: "workspace",
+  }));
+  const [touched, setTouched] = useState(false);
+  const [status, setStatus] = useState<"idle" | "submitting" | "done">("idle");
+  const [showManifest, setShowManifest] = useState(false);
+  const gpusSet = useRef(false);
+  const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
+
+  const runtime = runtimes.find((r) => r.id === form.runtime);
+  const engines = model.supportedEngines.filter((e) => !runtime || runtimeEngines(runtime).includes(e));
+  const engine = engines.includes(form.engine) ? form.engine : engines[0] ?? model.supportedEngines[0] ?? "vllm";
+  const modes = runtime ? runtimeModes(runtime, engine) : ["aggregated"];
+  const isVllm = form.runtime === "vllm";
+  const isKaito = form.runtime === "kaito";
+  const gguf = isKaito && engine === "llamacpp" && !model.id.startsWith("kaito/");
+  const premade = model.id.startsWith("kaito/");
+  const namespace = form.namespace || runtime?.defaultNamespace || DEFAULT_NAMESPACES[form.runtime] || "default";
+  const image = isVllm ? (form.image === "custom" ? form.customImage.trim() : VLLM_IMAGES.find((i) => i.id === form.image)!.image) : "";
+  const cpuOnly = isKaito && engine === "llamacpp" && form.computeType === "cpu";
+
+  useEffect(() => {
+    if (!gpusSet.current) set("gpus", rec.gpus);
+  }, [rec.gpus]);
+  useEffect(() => {
+    if (hf?.configured) setForm((f) => (f.hfTokenSecret ? f : { ...f, hfTokenSecret: "hf-token-secret" }));
+  }, [hf?.configured]);
+
+  const ggufFiles = useQuery({
+    queryKey: ["gguf", model.id],
+    queryFn: () => api.get<{ files: string[] }>(`/models/${model.id}/gguf-files`, { hf: true }),
+    enabled: gguf,
+    staleTime: 300_000,
+  });
+  useEffect(() => {
+    const files = ggufFiles.data?.files ?? [];
+    if (files.length && !form.ggufFile) set("ggufFile", files.find((f) => /q4_k_m/i.test(f)) ?? files[0]);
+  }, [ggufFiles.data]);
+
+  const args = parseArgs(form.engineArgs);
+  const errors: Partial<Record<string, string>> = {};
+  if (!NAME_RE.test(form.name) || form.name.length > 63) errors.name = NAME_RULE;
+  if (!NAME_RE.test(namespace)) errors.namespace = "Namespace is required: lowercase letters, numbers, and hyphens";
+  if (isVllm && !image) errors.image = IMAGE_REQUIRED;
+  if (args.error) errors.engineArgs = args.error;
+  if (form.contextLength && !(Number(form.contextLength) > 0 && Number.isInteger(Number(form.contextLength)))) {
+    errors.contextLength = "Context length must be a whole number of tokens";
+  }
+  if (gguf && !form.ggufFile.endsWith(".gguf")) errors.ggufFile = "Select a GGUF file";
+  for (const [key, value, max] of [["replicas", form.replicas, 10], ["gpus", form.gpus, capacity?.maxNodeGpuCapacity || 8]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > max) errors[key] = `Enter a whole number from 1 to ${max}`;
+  }
+  const gated = !!model.gated && !hf?.configured;
+  const notReady = runtime && !runtime.installed;
+
+  const config = useMemo(() => {
+    const body: Record<string, unknown> = {
+      name: form.name, namespace, modelId: model.id, provider: form.runtime, engine, mode: form.mode,
+      enforceEager: form.enforceEager, enablePrefixCaching: form.enablePrefixCaching, trustRemoteCode: form.trustRemoteCode,
+    };
+    if (form.hfTokenSecret) body.hfTokenSecret = form.hfTokenSecret;
+    if (form.mode === "disaggregated") {
+      Object.assign(body, { prefillReplicas: form.prefillReplicas, prefillGpus: form.prefillGpus, decodeReplicas: form.decodeReplicas, decodeGpus: form.decodeGpus });
+    } else {
+      body.replicas = form.replicas;
+      if (!cpuOnly) body.resources = { gpu: Math.max(1, form.gpus) };
+    }
+    if (form.runtime === "dynamo") body.routerMode = form.routerMode;
+    if (form.contextLength) body[isKaito ? "maxModelLen" : "contextLength"] = Number(form.contextLength);
+    if (Object.keys(args.args).length) body.engineArgs = args.args;
+    if (isVllm) Object.assign(body, { modelSource: "vllm", imageRef: image });
+    if (isKaito) {
+      if (premade) Object.assign(body, { modelSource: "premade", premadeModel: model.id.slice(6).replace(/-(?=[^-]*$)/, ":"), computeType: form.computeType });
+      else if (gguf) Object.assign(body, { modelSource: "huggingface", ggufFile: form.ggufFile, ggufRunMode: "direct", computeType: form.computeType });
+      else Object.assign(body, { modelSource: "vllm", computeType: "gpu", kaitoResourceType: form.kaitoResourceType });
+    }
+    return body;
+  }, [form, namespace, engine, image, args.error, JSON.stringify(args.args)]);
+
+  const preview = useQuery({
+    queryKey: ["preview", config],
+    queryFn: () => api.post<{ resources: Resource[] }>("/deployments/preview", config),
+    enabled: showManifest && Object.keys(errors).length === 0,
+    retry: false,
+  });
+  const total = form.mode === "disaggregated" ? form.prefillReplicas * form.prefillGpus + form.decodeReplicas * form.decodeGpus
+    : cpuOnly ? 0 : form.replicas * form.gpus;
+  const largest = form.mode === "disaggregated" ? Math.max(form.prefillGpus, form.decodeGpus) : form.gpus;
+  const costs = useQuery({
+    queryKey: ["costs", largest, form.replicas, cpuOnly],
+    queryFn: () => api.get<{ nodePoolCosts: { poolName: string; gpuModel: string; realtimePricing?: { hourlyPrice: number; monthlyPrice: number; instanceType: string; region?: string } }[]; pricingSource: string }>(
+      `/costs/node-pools${qs({ gpuCount: largest, replicas: form.mode === "disaggregated" ? form.prefillReplicas + form.decodeReplicas : form.replicas, computeType: cpuOnly ? "cpu" : "gpu" })}`),
+    staleTime: 60_000,
+  });
+
+  async function submit(e?: FormEvent) {
+    e?.preventDefault();
+    setTouched(true);
+    if (Object.keys(errors).length || gated || notReady || status !== "idle") return;
+    setStatus("submitting");
+    try {
+      const answer = await api.post<{ name: string; warnings?: string[] }>("/deployments", config);
+      setStatus("done");
+      toast("Deployment Created", `${answer.name} is being deployed`, "success");
+      client.invalidateQueries({ queryKey: ["deployments"] });
+      setTimeout(() => navigate("/deployments"), 1500);
+    } catch (err) {
+      toast("Deployment Failed", (err as Error).message, "destructive");
+      setStatus("idle");
+    }
+  }
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.metaKey || e.ctrlKey) && e.key === "Enter") submit();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
+
+  const label = gated ? "HuggingFace Auth Required" : notReady ? (crdLess(runtime!) ? "Runtime Not Ready" : "Runtime Not Installed")
+    : status === "submitting" ? "Deploying..." : status === "done" ? "Deployed!" : "Deploy Model";
+  const err = (key: string) => (touched ? errors[key] : undefined);
+  const memory = estimatedMemoryGb(model);
+
+  return (
+    <form onSubmit={submit} noValidate className="stack" aria-label="Deploy model">
+      <div className="page-head">
+        <div>
+          <h1>Deploy Model</h1>
+          <p>Configure and deploy {model.name}</p>
+        </div>
+      </div>
+
+      <section className="card stack" aria-label="Model">
+        <div className="row between">
+          <h2 style={{ margin: 0 }}>{model.name}</h2>
+          <span className="row">
+            {model.gated && <span className="badge amber">Gated Model</span>}
+            {model.size && <span className="badge mono">{model.size}</span>}
+          </span>
+        </div>
+        <div className="mono muted small">{model.id}{model.fromHfSearch && <> · <a href={`https://huggingface.co/${model.id}`} target="_blank" rel="noreferrer">HuggingFace</a></>}</div>
+        {model.description && <p className="muted" style={{ margin: 0 }}>{model.description}</p>}
+        {!cpuOnly && <GpuFit estimateGb={memory} capacity={capacity} />}
+        {!cpuOnly && <Throughput modelId={model.id} paramCount={paramsOf(model)} tpSize={form.gpus} canEstimate={!!capacity?.nodePools?.some((p) => p.gpuModel)} />}
+        <div className="row">{model.supportedEngines.map((e) => <span key={e} className="badge">{ENGINE_NAMES[e] ?? e}</span>)}</div>
+      </section>
+
+      {gated && (
+        <div className="alert amber" role="alert">
+          <strong>HuggingFace Authentication Required</strong>
+          {model.name} is a gated model. Please <Link to="/settings?tab=integrations">sign in with HuggingFace</Link> in Settings before deploying.
+        </div>
+      )}
+
+      <section className="card stack" aria-labelledby="method">
+        <h2 id="method">Deployment method</h2>
+        {runtimes.length === 0 ? <div className="muted">No inference providers are registered.</div> : (
+          <div className="choices" role="radiogroup" aria-labelledby="method">
+            {ordered.map((r) => {
+              const ok = compatible(r);
+              const state = !ok ? "Not Compatible" : r.installed ? (crdLess(r) ? "Registered" : "Installed") : crdLess(r) ? "Not Ready" : "Not Installed";
+              const select = () => ok && setForm((f) => ({ ...f, runtime: r.id, namespace: "", mode: runtimeModes(r).includes(f.mode) ? f.mode : "aggregated" }));
+              return (
+                <div key={r.id} className="choice" role="radio" aria-checked={form.runtime === r.id} aria-disabled={!ok}
+                  tabIndex={ok ? 0 : -1} onClick={select}
+                  onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), select())}>
+                  <span className="row between"><strong>{r.id === "vllm" ? "Direct vLLM" : r.name}</strong>
+                    <span className={`badge ${state === "Installed" || state === "Registered" ? "green" : state === "Not Compatible" ? "" : "amber"}`}>{state}</span></span>
+                  <span className="muted small">{r.description}</span>
+                  {!ok && <span className="small">This model requires {model.supportedEngines.map((e) => ENGINE_NAMES[e] ?? e).join(", ")} which is not supported by this deployment method.</span>}
+                </div>
+              );
+            })}
+          </div>
+        )}
+        {notReady && (crdLess(runtime!) ? <div className="alert amber">Provider is registered but not ready yet.</div>
+          : <div className="alert amber">Install {runtime!.name} before deploying. <Link to="/settings?tab=runtimes">Runtimes</Link></div>)}
+        {isVllm && (
+          <div className="alert amber"><strong>Direct vLLM deployment method</strong>
+            Runs the vLLM OpenAI server as a Deployment and Service. It supports the newest models first; nightly images change often.</div>
+        )}
+      </section>
+
+      <section className="card stack" aria-labelledby="basic">
+        <h2 id="basic">Basic Configuration</h2>
+        <div className="form-grid">
+          <Field label="Deployment Name" htmlFor="name" error={err("name")} hint={NAME_RULE}>
+            <input id="name" value={form.name} aria-invalid={!!err("name")} onChange={(e) => set("name", e.target.value)} required />
+          </Field>
+          <Field label="Namespace" htmlFor="namespace" error={err("namespace")}>
+            <input id="namespace" value={form.namespace} placeholder={namespace} aria-invalid={!!err("namespace")}
+              onChange={(e) => set("namespace", e.target.value)} />
+          </Field>
+          <Field label="HuggingFace token secret" htmlFor="hf-secret" hint="The Secret (key HF_TOKEN) used to download gated models">
+            <input id="hf-secret" value={form.hfTokenSecret} placeholder="hf-token-secret" onChange={(e) => set("hfTokenSecret", e.target.value)} />
+          </Field>
+        </div>
+      </section>
+
+      {!isVllm && engines.length > 0 && !(isKaito && engine === "llamacpp") && (
+        <fieldset>
+          <legend>Model server</legend>
+          {engines.length === 1 ? (
+            <div className="row"><span className="badge">{ENGINE_NAMES[engines[0]]}</span><span className="muted small">Selected automatically</span></div>
+          ) : (
+            <div className="radio-row">
+              {engines.map((e) => (
+                <label key={e}><input type="radio" name="engine" checked={engine === e} onChange={() => set("engine", e)} /> {ENGINE_NAMES[e]}</label>
+              ))}
+            </div>
+          )}
+        </fieldset>
+      )}
+
+      {gguf && (
+        <fieldset className="stack">
+          <legend>KAITO Model Configuration</legend>
+          <div className="radio-row" role="radiogroup" aria-label="Compute Type">
+            {(["cpu", "gpu"] as const).map((c) => <label key={c}><input type="radio" name="compute" checked={form.computeType === c} onChange={() => set("computeType", c)} /> {c.toUpperCase()}</label>)}
+          </div>
+          <Field label="GGUF File" htmlFor="gguf" error={err("ggufFile")}>
+            {ggufFiles.isLoading ? <span className="muted">Loading GGUF files from repository...</span> : (ggufFiles.data?.files.length ?? 0) === 0 ? (
+              <span className="muted">No GGUF files found in this repository.</span>
+            ) : (
+              <select id="gguf" value={form.ggufFile} onChange={(e) => set("ggufFile", e.target.value)}>
+                {ggufFiles.data!.files.map((f) => <option key={f}>{f}</option>)}
+              </select>
+            )}
+          </Field>
+        </fieldset>
+      )}
+
+      {!cpuOnly && (
+        <section className="card stack" aria-labelledby="options">
+          <h2 id="options">Deployment Options</h2>
+          <div className="radio-row" role="radiogroup" aria-label="Deployment Mode">
+            <label><input type="radio" name="mode" checked={form.mode === "aggregated"} onChange={() => set("mode", "aggregated")} /> Aggregated (Standard)</label>
+            <label><input type="radio" name="mode" disabled={!modes.includes("disaggregated")} checked={form.mode === "disaggregated"} onChange={() => set("mode", "disaggregated")} /> Disaggregated (P/D)</label>
+          </div>
+          {!modes.includes("disaggregated") && <span className="muted small">{isVllm ? "Use Dynamo, KubeRay, or llm-d for prefill/decode serving" : isKaito ? "Disaggregated serving is not supported by KAITO" : "This runtime serves aggregated only"}</span>}
+          {form.mode === "aggregated" ? (
+            <div className="form-grid">
+              <Field label="Worker Replicas" htmlFor="replicas" error={err("replicas")}>
+                <input id="replicas" type="number" min={1} max={10} value={form.replicas} aria-invalid={!!err("replicas")} onChange={(e) => set("replicas", Number(e.target.value))} />
+              </Field>
+              <Field label="GPUs per Replica" htmlFor="gpus" error={err("gpus")} hint={<>{form.gpus === rec.gpus && <span className="badge primary">Recommended</span>} {rec.reason}</>}>
+                <input id="gpus" type="number" min={1} max={capacity?.maxNodeGpuCapacity || 8} value={form.gpus} aria-invalid={!!err("gpus")}
+                  onChange={(e) => { gpusSet.current = true; set("gpus", Number(e.target.value)); }} />
+              </Field>
+              {form.runtime === "dynamo" && (
+                <Field label="Router Mode" htmlFor="router">
+                  <select id="router" value={form.routerMode} onChange={(e) => set("routerMode", e.target.value)}>
+                    <option value="default">Default</option><option value="kv">KV-Aware</option><option value="round-robin">Round Robin</option>
+                  </select>
+                </Field>
+              )}
+            </div>
+          ) : (
+            <div className="form-grid">
+              {(["prefill", "decode"] as const).map((kind) => (
+                <fieldset key={kind}>
+                  <legend>{kind === "prefill" ? "Prefill Workers" : "Decode Workers"}</legend>
+                  <div className="form-grid">
+                    <Field label="Replicas" htmlFor={`${kind}-replicas`}><input id={`${kind}-replicas`} type="number" min={1} max={10} value={form[`${kind}Replicas`]} onChange={(e) => set(`${kind}Replicas`, Number(e.target.value))} /></Field>
+                    <Field label="GPUs per Worker" htmlFor={`${kind}-gpus`}><input id={`${kind}-gpus`} type="number" min={1} max={8} value={form[`${kind}Gpus`]} onChange={(e) => set(`${kind}Gpus`, Number(e.target.value))} /></Field>
+                  </div>
+                </fieldset>
+              ))}
+            </div>
+          )}
+        </section>
+      )}
+
+      {isVllm && (
+        <section className="card stack" aria-labelledby="image">
+          <h2 id="image">Launch image</h2>
+          <div className="choices" role="radiogroup" aria-labelledby="image">
+            {VLLM_IMAGES.map((i) => (
+              <div key={i.id} className="choice" role="radio" aria-checked={form.image === i.id} tabIndex={0}
+                onClick={() => set("image", i.id)} onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), set("image", i.id))}>
+                <span className="row between"><strong>{i.label}</strong>{i.badge && <span className="badge">{i.badge}</span>}</span>
+                {i.image && <span className="mono small">{i.image}</span>}
+                <span className="muted small">{i.note}</span>
+              </div>
+            ))}
+          </div>
+          {form.image === "custom" && (
+            <Field label="Launch image" htmlFor="custom-image" error={err("image")}>
+              <input id="custom-image" value={form.customImage} placeholder="registry.example.com/vllm-openai:tag" aria-invalid={!!err("image")}
+                onChange={(e) => set("customImage", e.target.value)} />
+            </Field>
+          )}
+          <span className="small">Selected image: <span className="mono">{image || "No launch image entered"}</span></span>
+        </section>
+      )}
+
+      <details className="card">
+        <summary><strong>Advanced Options</strong></summary>
+        <div className="stack" style={{ marginTop: 12 }}>
+          <div className="row" style={{ gap: 18 }}>
+            <Switch label="Enforce Eager Mode" checked={form.enforceEager} onChange={(v) => set("enforceEager", v)} />
+            <Switch label="Enable Prefix Caching" checked={form.enablePrefixCaching} onChange={(v) => set("enablePrefixCaching", v)} />
+            <Switch label="Trust Remote Code" checked={form.trustRemoteCode} onChange={(v) => set("trustRemoteCode", v)} />
+          </div>
+          <div className="form-grid">
+            <Field label="Context Length (optional)" htmlFor="context" error={err("contextLength")}>
+              <input id="context" inputMode="numeric" value={form.contextLength} placeholder={model.contextLength ? String(model.contextLength) : "Default"}
+                aria-invalid={!!err("contextLength")} onChange={(e) => set("contextLength", e.target.value)} />
+            </Field>
+            <Field label="Engine arguments" htmlFor="args" error={err("engineArgs")} hint="One per line, name=value (for example max-num-seqs=128)">
+              <textarea id="args" rows={3} className="mono" value={form.engineArgs} aria-invalid={!!err("engineArgs")} onChange={(e) => set("engineArgs", e.target.value)} />
+            </Field>
+          </div>
+        </div>
+      </details>
+
+      {capacity && !cpuOnly && (total > capacity.availableGpus || largest > (capacity.maxNodeGpuCapacity || Infinity)) && (
+        largest > capacity.maxNodeGpuCapacity ? (
+          <div className="alert red" role="alert"><strong>Deployment exceeds available capacity</strong>
+            {largest} GPUs per pod, but the largest node has {capacity.maxNodeGpuCapacity}. Use fewer GPUs per replica or a node pool with bigger nodes.</div>
+        ) : autoscaler?.detected ? (
+          <div className="alert amber"><strong>System will attempt to scale up</strong>
+            {autoscaler.type === "aks-managed" ? "AKS managed autoscaler" : "Autoscaler"} is enabled: {capacity.availableGpus}/{total} GPUs available now.</div>
+        ) : (
+          <div className="alert amber"><strong>Insufficient GPU capacity</strong>
+            Needs {total} GPUs, {capacity.availableGpus} available. Autoscaling is not detected. The deployment will remain pending until GPUs free up.</div>
+        )
+      )}
+
+      <details className="card" onToggle={(e) => setShowManifest((e.target as HTMLDetailsElement).open)}>
+        <summary><strong>Manifest Preview</strong></summary>
+        <div style={{ marginTop: 12 }}>
+          {Object.keys(errors).length ? <span className="muted">Complete the configuration to see the manifest preview.</span>
+            : preview.isLoading ? <span className="muted">Generating preview...</span>
+              : preview.error ? <span className="alert red">{(preview.error as Error).message}</span>
+                : preview.data ? <ManifestView resources={preview.data.resources} /> : null}
+        </div>
+      </details>
+
+      <details className="card" data-testid="cost-estimate-card">
+        <summary><strong>Estimated Cost</strong> {costs.data?.pricingSource.includes("realtime") && <span className="badge green">Live</span>}</summary>
+        <div className="stack" style={{ marginTop: 12 }}>
+          {costs.isLoading ? <span className="muted">Loading prices…</span> : costs.error ? <span className="muted">Unable to fetch pricing from cloud provider API</span>
+            : !costs.data?.nodePoolCosts.length ? <span className="muted">No pricing data available</span>
+              : !costs.data.nodePoolCosts.some((p) => p.realtimePricing) ? <span className="muted">Real-time pricing is not yet available for your cloud provider. AWS and GCP pricing support coming soon.</span>
+                : costs.data.nodePoolCosts.map((p) => (
+                  <div key={p.poolName} className="row between">
+                    <span><strong>{p.poolName}</strong> <span className="badge">{p.gpuModel}</span> <span className="muted small">{p.realtimePricing?.instanceType} {p.realtimePricing?.region}</span></span>
+                    {p.realtimePricing && <span className="row"><span data-testid="hourly-cost">${p.realtimePricing.hourlyPrice.toFixed(2)}/hr</span><span className="muted" data-testid="monthly-cost">${p.realtimePricing.monthlyPrice.toLocaleString()}/mo (24/7)</span></span>}
+                  </div>
+                ))}
+        </div>
+      </details>
+
+      {touched && Object.keys(errors).length > 0 && (
+        <div className="alert red" role="alert"><strong>Fix these before deploying</strong>
+          <ul style={{ margin: 0, paddingLeft: 18 }}>{Object.values(errors).map((m) => <li key={m}>{m}</li>)}</ul></div>
+      )}
+      <div className="row between">
+        <Link className="btn" to="/">Cancel</Link>
+        <button type="submit" className="btn primary" disabled={gated || !!notReady || status !== "idle"}>
+          {label} {status === "idle" && !gated && !notReady && <kbd className="small">⌘↵</kbd>}
+        </button>
+      </div>
+    </form>
+  );
+}

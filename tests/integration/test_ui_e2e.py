@@ -1,0 +1,89 @@
+"""The web UI end to end: Playwright (playwright-core) drives Debian's Chromium, headless, against `airunway
+dashboard` on 127.0.0.1 for the sandbox, with the core controller and the Direct vLLM provider running. Metrics come
+from llm-d-inference-sim on 127.0.0.1, HuggingFace search from the Hub stand-in. Screenshots of every page go to
+test-artifacts/screenshots/ (git-ignored); axe-core checks each page. The script is frontend/e2e/run.mjs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub import Hub
+from standins import AzurePrices, serve
+from support import ControllerProcess, eventually, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FRONTEND = ROOT / "frontend"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(
+    not (FRONTEND / "node_modules" / "playwright-core").is_dir() or not Path(CHROMIUM).exists(),
+    reason="needs `make test` (it installs the UI's packages and Chromium)",
+)
+
+
+def _dashboard(sandbox, log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airunway.cli", "dashboard", f"--kubeconfig={sandbox.kubeconfig}", "--host=127.0.0.1",
+         f"--port={port}"], stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+        env={**{k: v for k, v in os.environ.items() if k not in ("AUTH_ENABLED", "PORT")}, **env})
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{base}/api/health", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    eventually(up, timeout=60, what="the dashboard to answer")
+    return proc, base
+
+
+def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_path):
+    assert (ROOT / "src" / "airunway" / "server" / "static" / "index.html").is_file(), "the UI is not built"
+    sim_port = free_port()
+    sim = subprocess.Popen([str(sandbox.bin_dir / "llm-d-inference-sim"), "--port", str(sim_port), "--model",
+                            "Qwen/Qwen3-0.6B", "--force-dummy-tokenizer"], stdout=open(tmp_path / "sim.log", "wb"),
+                           stderr=subprocess.STDOUT)
+    hub, azure = Hub(), serve(AzurePrices)
+    core = ControllerProcess(sandbox, tmp_path / "controller.log")
+    provider = ControllerProcess(sandbox, tmp_path / "provider.log", command=("provider", "vllm"))
+    processes = []
+    try:
+        core.wait_ready()
+        provider.wait_ready()
+        env = {"AIRUNWAY_METRICS_URL": f"http://127.0.0.1:{sim_port}/metrics", "HF_ENDPOINT": hub.url,
+               "AZURE_PRICING_URL": azure.url, "HELM_PATH": str(sandbox.bin_dir / "helm"),
+               "KUBECTL_PATH": str(sandbox.bin_dir / "kubectl")}
+        dashboard, base = _dashboard(sandbox, tmp_path / "dashboard.log", env)
+        processes.append(dashboard)
+        login, login_base = _dashboard(sandbox, tmp_path / "login.log", {"AUTH_ENABLED": "true"})
+        processes.append(login)
+        if SCREENSHOTS.exists():
+            shutil.rmtree(SCREENSHOTS)
+        run = subprocess.run(
+            ["node", "e2e/run.mjs"], cwd=FRONTEND, capture_output=True, text=True, timeout=900,
+            env={**os.environ, "BASE_URL": base, "LOGIN_URL": login_base, "NAMESPACE": namespace,
+                 "SCREENSHOTS": str(SCREENSHOTS), "CHROMIUM": CHROMIUM})
+        print(run.stdout)
+        assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+        shots = sorted(p.name for p in SCREENSHOTS.glob("*.png"))
+        assert len(shots) >= 15 and not any(s.startswith("failed-") for s in shots), shots
+    finally:
+        for proc in processes:
+            proc.terminate()
+            proc.wait(timeout=30)
+        core.stop()
+        provider.stop()
+        sim.terminate()
+        sim.wait(timeout=30)
+        hub.close()
+        azure.close()
