@@ -121,6 +121,14 @@ await step("detail logs, metrics and manifest", async () => {
   await page.getByRole("heading", { name: "Manifest" }).waitFor();
   await text(`ModelDeployment/${NAME}`);
   await page.getByRole("heading", { name: "Chat with model" }).waitFor();
+  await page.getByLabel("Message").fill("Say hello");
+  await page.getByLabel("Message").press("Enter");
+  await page.getByTestId("chat-transcript").getByText("Assistant").waitFor();
+  await page.waitForFunction(() => {
+    const bubbles = document.querySelectorAll(".bubble.assistant");
+    const last = bubbles[bubbles.length - 1];
+    return last && !last.textContent.includes("Thinking…") && last.textContent.length > "Assistant".length;
+  }, null, { timeout: 30000 });
   await check("06-deployment-detail");
 });
 

@@ -1,6 +1,6 @@
 """The web UI end to end: Playwright (playwright-core) drives Debian's Chromium, headless, against `airunway
 dashboard` on 127.0.0.1 for the sandbox, with the core controller and the Direct vLLM provider running. Metrics come
-from llm-d-inference-sim on 127.0.0.1, HuggingFace search from the Hub stand-in. Screenshots of every page go to
+and chat answers from llm-d-inference-sim on 127.0.0.1, HuggingFace search from the Hub stand-in. Screenshots of every page go to
 test-artifacts/screenshots/ (git-ignored); axe-core checks each page. The script is frontend/e2e/run.mjs."""
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
     try:
         core.wait_ready()
         provider.wait_ready()
-        env = {"AIRUNWAY_METRICS_URL": f"http://127.0.0.1:{sim_port}/metrics", "HF_ENDPOINT": hub.url,
+        env = {"AIRUNWAY_METRICS_URL": f"http://127.0.0.1:{sim_port}/metrics",
+               "AIRUNWAY_MODEL_URL": f"http://127.0.0.1:{sim_port}", "HF_ENDPOINT": hub.url,
                "AZURE_PRICING_URL": azure.url, "HELM_PATH": str(sandbox.bin_dir / "helm"),
                "KUBECTL_PATH": str(sandbox.bin_dir / "kubectl")}
         dashboard, base = _dashboard(sandbox, tmp_path / "dashboard.log", env)

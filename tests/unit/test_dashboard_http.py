@@ -59,10 +59,29 @@ def test_trailing_slash_redirects_get_only():
         assert posted.json() == {"error": {"message": "Route not found: POST /api/deployments/", "statusCode": 404}}
 
 
-def test_non_api_paths_without_a_built_ui():
-    with api() as client:
+def test_non_api_paths_without_a_built_ui(tmp_path):
+    with api(ui_dir=str(tmp_path)) as client:
         answer = client.get("/some/page")
     assert answer.status_code == 404 and answer.text.startswith("Frontend not available")
+
+
+def test_the_built_ui_is_served_with_its_routes_falling_back_to_index(tmp_path):
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<html>ui</html>")
+    (tmp_path / "assets" / "app-1a2b.js").write_text("console.log(1)")
+    (tmp_path.parent / "secret.txt").write_text("no")
+    with api(ui_dir=str(tmp_path)) as client:
+        index = client.get("/")
+        route = client.get("/deployments/abc?namespace=x")
+        asset = client.get("/assets/app-1a2b.js")
+        escape = client.get("/..%2Fsecret.txt")
+        unknown_api = client.get("/api/nothing")
+        post = client.post("/deployments", json={})
+    assert index.text == route.text == "<html>ui</html>" and index.headers["cache-control"] == "no-cache"
+    assert asset.text == "console.log(1)" and "immutable" in asset.headers["cache-control"]
+    assert escape.text == "<html>ui</html>"
+    assert unknown_api.status_code == 404 and unknown_api.json()["error"]["message"] == "Route not found: GET /api/nothing"
+    assert post.status_code == 404
 
 
 def test_cluster_router_is_the_health_router():

@@ -221,6 +221,14 @@ class Client:
                 return payload.decode("utf-8", "replace")
             raise error_from_status(resp.status, payload)
 
+    async def open(
+        self, method: str, path: str, *, body: Any = None, accept: str = JSON, read_timeout: float = 300.0
+    ) -> aiohttp.ClientResponse:
+        """A request whose answer is read by the caller as it arrives (a stream through the API server's service
+        proxy); the caller releases the response. Any status is returned, errors included."""
+        limit = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=read_timeout)
+        return await self._send(method, path, body=body, timeout=limit, accept=accept)
+
     # -- reading ---------------------------------------------------------------------------------------
 
     async def get(self, resource: Resource, name: str, namespace: str | None = None, *, subresource: str | None = None) -> dict:

@@ -21,7 +21,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from airunway import __version__
 from airunway.kube.client import Client, ConfigError
-from airunway.server import auth, errors, ui
+from airunway.server import auth, errors
 from airunway.server.routes import ROUTERS
 from airunway.server.runtime import Settings, runtime_of
 
@@ -97,7 +97,6 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     for router in ROUTERS:
         app.include_router(router)
     errors.document(app)
-    ui.install(app)  # last: its catch-all route must not shadow the API
     _authentication(app)
     _cors(app, settings.cors())
     app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM, compresslevel=COMPRESS_LEVEL)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from airunway.server import ui
 from airunway.server.schemas import InvalidRequest, Issue, describe
 
 log = logging.getLogger("airunway.server")
@@ -67,7 +68,9 @@ def install(app: FastAPI) -> None:
                 query = request.url.query
                 return RedirectResponse(target + (f"?{query}" if query else ""), status_code=301)
             if not path.startswith("/api/") and path != "/api":
-                return PlainTextResponse(FRONTEND_MISSING, status_code=404)
+                built = ui.serve(ui.root_of(request.app.state.settings.ui_dir), path) \
+                    if request.method in ("GET", "HEAD") else None
+                return built or PlainTextResponse(FRONTEND_MISSING, status_code=404)
             return envelope(404, f"Route not found: {request.method} {path}")
         message = "Internal Server Error" if exc.status_code >= 500 else str(exc.detail)
         return envelope(exc.status_code, message)

@@ -41,6 +41,8 @@ class Settings:
     default_namespace: str | None = None  # DEFAULT_NAMESPACE, else airunway-system
     metrics_url: str | None = None  # AIRUNWAY_METRICS_URL: scrape this URL ({service} {namespace} {port} {name})
     in_cluster: bool | None = None  # whether the dashboard runs in a pod (its service account token exists)
+    ui_dir: str | None = None  # the built web UI (default: the one shipped in the package)
+    model_url: str | None = None  # AIRUNWAY_MODEL_URL: reach model servers (chat) here ({service} {namespace} {port} {name})
 
     def auth_on(self) -> bool:
         return self.auth_enabled if self.auth_enabled is not None else auth.enabled_by_env()
@@ -53,6 +55,9 @@ class Settings:
 
     def metrics_target(self) -> str | None:
         return self.metrics_url or os.environ.get("AIRUNWAY_METRICS_URL") or None
+
+    def model_target(self) -> str | None:
+        return self.model_url or os.environ.get("AIRUNWAY_MODEL_URL") or None
 
     def running_in_cluster(self) -> bool:
         return self.in_cluster if self.in_cluster is not None else SERVICE_ACCOUNT_TOKEN.exists()

@@ -1,18 +1,20 @@
 """``/api/deployments``: list, create (and preview), read, delete, and a deployment's pods, logs, pending reasons,
-metrics and manifest. A request without ``namespace`` uses the configured default namespace."""
+metrics, manifest and chat. A request without ``namespace`` uses the configured default namespace."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from airunway.kube.client import Client
 from airunway.server.deps import caller, cluster
 from airunway.server.runtime import Runtime
 from airunway.server.schemas import CreateDeployment, InvalidRequest, Issue, is_namespace, is_resource_name
-from airunway.server.services import catalog
+from airunway.server.services import catalog, chat
 from airunway.server.services.deployments import DeploymentService
 
 router = APIRouter(prefix="/api/deployments", tags=["deployments"])
@@ -115,6 +117,34 @@ async def get_metrics(d: One = Depends(one)) -> dict:
 @router.get("/{name}/pending-reasons")
 async def get_pending_reasons(d: One = Depends(one)) -> dict:
     return {"reasons": await d.service.pending_reasons(d.caller, d.namespace, d.name)}
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: StrictStr = Field(min_length=1, max_length=64)
+    content: Any = None
+
+
+class ChatRequest(BaseModel):
+    """An OpenAI chat completion request; fields beyond these are passed on as they are."""
+
+    model_config = ConfigDict(extra="allow")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
+    model: StrictStr | None = Field(None, min_length=1, max_length=256)
+    max_tokens: int | None = Field(None, gt=0)
+    seed: int | None = None
+
+
+@router.post("/{namespace}/{name}/chat", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}, "description": "The model's answer as events"}})
+async def chat_with_model(body: ChatRequest, namespace: str = Path(..., description="The deployment's namespace"), name: str = Depends(deployment_name),
+                          rt: Runtime = Depends(cluster), user: Client | None = Depends(caller)):
+    if not is_namespace(namespace):
+        raise InvalidRequest([Issue(("namespace",), NAMESPACE_RULE)])
+    deployment = await rt.deployments.get(user, namespace, name)
+    up = chat.upstream(deployment, template=rt.settings.model_target(), in_cluster=rt.settings.running_in_cluster(),
+                       client=user or rt.client)
+    return await chat.open_chat(deployment, body.model_dump(exclude_none=True), up)
 
 
 @router.get("/{name}/logs")
