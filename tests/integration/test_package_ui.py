@@ -1,0 +1,62 @@
+"""The wheel carries the built web UI: installed on its own (no editable checkout, no frontend sources) and run with
+a PATH that has no Node.js, `airunway dashboard` serves the UI at / next to the API."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import httpx
+
+from support import eventually, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_wheel_serves_the_ui_without_node(sandbox, tmp_path):
+    assert (ROOT / "src" / "airunway" / "server" / "static" / "index.html").is_file(), "the UI is not built"
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+                   check=True, capture_output=True, timeout=600)
+    [wheel] = wheels.glob("airunway-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "airunway/server/static/index.html" in names
+    assert any(re.fullmatch(r"airunway/server/static/assets/index-[\w-]+\.js", n) for n in names)
+    assert not any(n.startswith("frontend/") for n in names)
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    empty_path = tmp_path / "bin"
+    empty_path.mkdir()
+    port = free_port()
+    env = {"PATH": str(empty_path), "PYTHONPATH": str(site), "HOME": str(tmp_path), "KUBECONFIG": str(sandbox.kubeconfig)}
+    probe = subprocess.run([sys.executable, "-c", "import airunway; print(airunway.__file__)"], env=env,
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.startswith(str(site))  # the wheel's copy, not the checkout
+    proc = subprocess.Popen([sys.executable, "-m", "airunway.cli", "dashboard", f"--kubeconfig={sandbox.kubeconfig}",
+                             "--host=127.0.0.1", f"--port={port}"], env=env, stdout=open(tmp_path / "log", "wb"),
+                            stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/api/health", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        eventually(up, timeout=60, what="the installed dashboard to answer")
+        page = httpx.get(f"{base}/", timeout=10)
+        route = httpx.get(f"{base}/deployments/x?namespace=y", timeout=10)
+        script = re.search(r'src="(/assets/[^"]+\.js)"', page.text).group(1)
+        asset = httpx.get(base + script, timeout=10)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert page.status_code == 200 and '<div id="root"></div>' in page.text
+    assert route.text == page.text
+    assert asset.status_code == 200 and asset.headers["content-type"].startswith(("text/javascript",
+                                                                                  "application/javascript"))
+    assert "immutable" in asset.headers["cache-control"]
