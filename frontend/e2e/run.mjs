@@ -193,14 +193,6 @@ if (process.env.LOGIN_URL) {
   });
 }
 
-await step("render 1,000 deployments", async () => {
-  if (!process.env.MANY_NAMESPACE) return;
-  const started = Date.now();
-  await page.goto(`${BASE}/deployments`);
-  await page.getByRole("link", { name: "many-0999" }).waitFor({ timeout: 30000 });
-  timings.thousandDeploymentsMs = Date.now() - started;
-});
-
 await browser.close();
 console.log(JSON.stringify({ failures, timings }));
 process.exit(failures.length ? 1 : 0);

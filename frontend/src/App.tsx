@@ -3,7 +3,7 @@ import { Component, ReactNode, useEffect, useState } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { Loading, Toaster } from "./components/ui";
-import { authToken } from "./lib/api";
+import { api, authToken } from "./lib/api";
 import { useSettings } from "./lib/queries";
 import { HuggingFaceCallbackPage, LoginPage, takeTokenFromHash } from "./pages/Auth";
 import { DeployPage } from "./pages/Deploy";
@@ -51,8 +51,13 @@ function Guarded({ children }: { children: ReactNode }) {
   return <Layout>{children}</Layout>;
 }
 
+takeTokenFromHash();
+// The list a deep link opens is asked for while the settings (authentication) load, not after.
+if (window.location.pathname === "/deployments") {
+  queryClient.prefetchQuery({ queryKey: ["deployments"], queryFn: () => api.get<{ deployments: unknown[] }>("/deployments").then((a) => a.deployments) });
+}
+
 export function App() {
-  takeTokenFromHash();
   return (
     <ErrorBoundary>
       <QueryClientProvider client={queryClient}>

@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { Link } from "react-router-dom";
+import { Link, useNavigate } from "react-router-dom";
 import { ConfirmDialog, Empty, ErrorBox, toast } from "../components/ui";
 import { api, qs } from "../lib/api";
 import { ENGINE_NAMES, PROVIDER_NAMES, relativeTime } from "../lib/format";
@@ -41,6 +41,14 @@ export function DeleteDialog({ target, onClose, onDeleted }: { target: { name: s
 
 export function DeploymentsPage() {
   const { data, isLoading, error, refetch } = useDeployments();
+  const navigate = useNavigate();
+  // Rows use plain links (one click handler for the whole table): a thousand router links render slowly.
+  const follow = (e: React.MouseEvent) => {
+    const link = (e.target as HTMLElement).closest("a[data-route]");
+    if (!link || e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    navigate(link.getAttribute("href")!);
+  };
   const [target, setTarget] = useState<Deployment | null>(null);
   const count = data?.length ?? 0;
   return (
@@ -68,13 +76,14 @@ export function DeploymentsPage() {
               <thead>
                 <tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Method</th><th scope="col">Model server</th><th scope="col">Replicas</th><th scope="col">Age</th><th scope="col"><span className="sr-only">Actions</span></th></tr>
               </thead>
-              <tbody>
+              <tbody onClick={follow}>
                 {data!.map((d) => {
                   const allReady = (d.replicas?.ready ?? 0) >= (d.replicas?.desired ?? 1);
+                  const href = `/deployments/${encodeURIComponent(d.name)}?namespace=${encodeURIComponent(d.namespace)}`;
                   return (
                     <tr key={`${d.namespace}/${d.name}`}>
                       <td>
-                        <Link to={`/deployments/${encodeURIComponent(d.name)}?namespace=${encodeURIComponent(d.namespace)}`}><strong>{d.name}</strong></Link>
+                        <a href={href} data-route><strong>{d.name}</strong></a>
                         <div className="muted small mono">{d.modelId} · {d.namespace}</div>
                       </td>
                       <td><span className="row"><span className={`dot ${PHASE_DOT[d.phase] ?? ""}`} aria-hidden="true" />{d.phase}</span></td>
@@ -84,7 +93,7 @@ export function DeploymentsPage() {
                       <td className="muted">{relativeTime(d.createdAt)}</td>
                       <td>
                         <span className="row">
-                          <Link className="btn small" to={`/deployments/${encodeURIComponent(d.name)}?namespace=${encodeURIComponent(d.namespace)}`} aria-label={`View details of ${d.name}`}>View</Link>
+                          <a className="btn small" href={href} data-route aria-label={`View details of ${d.name}`}>View</a>
                           <button className="btn small" onClick={() => setTarget(d)} aria-label={`Delete deployment ${d.name}`}>Delete</button>
                         </span>
                       </td>
