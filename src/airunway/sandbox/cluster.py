@@ -160,6 +160,22 @@ def node_manifests(layout: NodeLayout) -> list[dict]:
     return nodes
 
 
+# In the container runtime's log format (time, stream, F for a full line, text), as kwok reads it.
+SIMULATED_LOG = """{time} stdout F INFO kwok: this container is simulated; no process runs on this node
+{time} stdout F INFO kwok: the pod was scheduled to a simulated node and marked Running with its containers ready
+{time} stdout F INFO kwok: real model servers write their startup and request logs here
+"""
+
+
+def container_logs_config(folder: Path) -> str:
+    """kwok's ClusterLogs: every container of every pod on a simulated node shows the same short log."""
+    log = folder / "simulated-container.log"
+    log.write_text(SIMULATED_LOG.format(time=time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())))
+    return yaml.safe_dump({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs",
+                           "metadata": {"name": "simulated-containers"},
+                           "spec": {"logs": [{"containers": [], "logsFile": str(log), "follow": False}]}})
+
+
 def _kubeconfig(server: str, ca: Path, cert: Path, key: Path, user: str) -> dict:
     """A self-contained kubeconfig (certificates embedded) for one identity."""
 
@@ -366,6 +382,7 @@ class Sandbox:
             "--allow-privileged=true",
             "--enable-priority-and-fairness=false",
             "--profiling=false",
+            "--kubelet-preferred-address-types=InternalIP",
             *apiserver_args,
         ])
         self._wait("kube-apiserver /readyz", lambda: self._apiserver_ready(state), state, "kube-apiserver", timeout)
@@ -391,12 +408,18 @@ class Sandbox:
             f"--kubeconfig={sch_kc}", f"--authentication-kubeconfig={sch_kc}", f"--authorization-kubeconfig={sch_kc}",
             "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
         ])
+        # kwok also answers for the nodes' kubelets on its server port (node address 127.0.0.1), so `kubectl logs`
+        # and the dashboard's logs read a simulated container's log (see container_logs_config).
+        logs_config = d / "kwok-logs.yaml"
+        logs_config.write_text(container_logs_config(d))
         self._spawn(state, "kwok", [
             f"--kubeconfig={self.kubeconfig}", f"--config={Path(state.bin_dir) / build.KWOK_STAGES}",
+            f"--config={logs_config}",
             "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom",
             f"--server-address=127.0.0.1:{ports['kwok']}",
-            "--cidr=10.0.1.0/24", "--node-ip=10.0.1.1", "--node-lease-duration-seconds=40",
+            "--cidr=10.0.1.0/24", "--node-ip=127.0.0.1", f"--node-port={ports['kwok']}",
+            "--node-lease-duration-seconds=40",
         ])
 
         progress("Installing CRDs…")
