@@ -71,6 +71,13 @@ await step("huggingface search", async () => {
   await check("02-catalog-huggingface");
 });
 
+await step("automatic provider choice explains itself", async () => {
+  await page.goto(`${BASE}/deploy/${encodeURIComponent(MODEL)}`);
+  await page.getByRole("radio", { name: /^Automatic/ }).click();
+  await text(/The controller would choose|No provider would be chosen/, { timeout: 20000 });
+  await check("03a-deploy-automatic");
+});
+
 await step("invalid deploy form sends nothing", async () => {
   await page.goto(`${BASE}/deploy/${encodeURIComponent(MODEL)}`);
   await page.getByRole("heading", { name: "Deploy Model" }).waitFor();

@@ -5,6 +5,7 @@ as a provider would."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 import json
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from airunway.kube.errors import ApiError
 from airunway.kube.resources import PODS
 from airunway.server.app import Settings
 from support import DashboardAPI, free_port, until
+from workload import installed_providers
 
 GPU_POD_LABEL = "airunway.ai/deployment"
 
@@ -322,3 +324,23 @@ async def test_metrics_of_an_unreachable_server(sandbox, namespace):
         answer = (await api.get(f"/api/deployments/qwen/metrics?namespace={namespace}")).json()
     assert answer["available"] is False and answer["metrics"] == []
     assert answer["error"] == "Connection refused. The deployment may not be ready yet."
+
+
+async def test_selection_explains_the_controllers_choice(sandbox, namespace):
+    """With the five shipped provider configs registered and ready, the answer names the provider the seed's rules
+    give (KubeRay for vLLM on 2 GPUs) and why each other one was not chosen."""
+    body = {"name": "auto", "namespace": namespace, "modelId": "Qwen/Qwen3-0.6B", "engine": "vllm",
+            "resources": {"gpu": 2}}
+    with contextmanager(installed_providers)(sandbox):
+        async with DashboardAPI(sandbox, Settings(auth_enabled=False)) as api:
+            chosen = (await api.post("/api/deployments/selection", json=body)).json()
+            pinned = (await api.post("/api/deployments/selection", json={**body, "provider": "vllm"})).json()
+            bad = await api.post("/api/deployments/selection", json={**body, "name": "Bad"})
+    assert chosen["failure"] is None and chosen["engine"]["type"] == "vllm"
+    assert chosen["provider"] == {"name": "kuberay", "reason": "matched capabilities: engine=vllm, gpu=true, "
+                                                               "mode=aggregated"}
+    outcomes = {v["name"]: v["outcome"] for v in chosen["verdicts"]}
+    assert outcomes["kuberay"] == "selected" and set(outcomes) >= {"dynamo", "kaito", "kuberay", "llmd", "vllm"}
+    assert all(v["explanation"] for v in chosen["verdicts"])
+    assert pinned["provider"]["name"] == "vllm"
+    assert bad.status_code == 400

@@ -142,10 +142,11 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   const gpusSet = useRef(false);
   const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
 
+  const auto = form.runtime === "auto";
   const runtime = runtimes.find((r) => r.id === form.runtime);
   const engines = model.supportedEngines.filter((e) => !runtime || runtimeEngines(runtime).includes(e));
   const engine = engines.includes(form.engine) ? form.engine : engines[0] ?? model.supportedEngines[0] ?? "vllm";
-  const modes = runtime ? runtimeModes(runtime, engine) : ["aggregated"];
+  const modes = runtime ? runtimeModes(runtime, engine) : auto ? ["aggregated", "disaggregated"] : ["aggregated"];
   const isVllm = form.runtime === "vllm";
   const isKaito = form.runtime === "kaito";
   const gguf = isKaito && engine === "llamacpp" && !model.id.startsWith("kaito/");
@@ -190,7 +191,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
 
   const config = useMemo(() => {
     const body: Record<string, unknown> = {
-      name: form.name, namespace, modelId: model.id, provider: form.runtime, engine, mode: form.mode,
+      name: form.name, namespace, modelId: model.id, provider: auto ? undefined : form.runtime, engine, mode: form.mode,
       enforceEager: form.enforceEager, enablePrefixCaching: form.enablePrefixCaching, trustRemoteCode: form.trustRemoteCode,
     };
     if (form.hfTokenSecret) body.hfTokenSecret = form.hfTokenSecret;
@@ -212,6 +213,14 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     return body;
   }, [form, namespace, engine, image, args.error, JSON.stringify(args.args)]);
 
+  const selection = useQuery({
+    queryKey: ["selection", config],
+    queryFn: () => api.post<{ failure?: string | null; errors: string[]; engine?: { type: string; reason: string };
+      provider?: { name: string; reason: string }; verdicts?: { name: string; outcome: string; explanation: string }[] }>(
+      "/deployments/selection", config),
+    enabled: auto && Object.keys(errors).length === 0,
+    retry: false,
+  });
   const preview = useQuery({
     queryKey: ["preview", config],
     queryFn: () => api.post<{ resources: Resource[] }>("/deployments/preview", config),
@@ -293,6 +302,12 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
         <h2 id="method">Deployment method</h2>
         {runtimes.length === 0 ? <div className="muted">No inference providers are registered.</div> : (
           <div className="choices" role="radiogroup" aria-labelledby="method">
+            <div className="choice" role="radio" aria-checked={auto} tabIndex={0}
+              onClick={() => set("runtime", "auto")}
+              onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), set("runtime", "auto"))}>
+              <span className="row between"><strong>Automatic</strong><span className="badge primary">Controller picks</span></span>
+              <span className="muted small">Leave the provider to the controller: the highest-priority ready provider whose rules match.</span>
+            </div>
             {ordered.map((r) => {
               const ok = compatible(r);
               const state = !ok ? "Not Compatible" : r.installed ? (crdLess(r) ? "Registered" : "Installed") : crdLess(r) ? "Not Ready" : "Not Installed";
@@ -308,6 +323,22 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
                 </div>
               );
             })}
+          </div>
+        )}
+        {auto && (
+          <div className="alert blue" aria-live="polite">
+            {selection.isLoading ? "Asking which provider the controller would choose…" : selection.error ? (selection.error as Error).message
+              : selection.data?.provider ? (
+                <>
+                  <strong>The controller would choose {selection.data.provider.name === "vllm" ? "Direct vLLM" : selection.data.provider.name}</strong>
+                  {selection.data.provider.reason}{selection.data.engine && ` · engine ${ENGINE_NAMES[selection.data.engine.type] ?? selection.data.engine.type}: ${selection.data.engine.reason}`}
+                </>
+              ) : <><strong>No provider would be chosen</strong>{selection.data?.failure ?? selection.data?.errors.join("; ")}</>}
+            {!!selection.data?.verdicts?.length && (
+              <details><summary>Why not the others</summary>
+                <ul style={{ margin: 0, paddingLeft: 18 }}>{selection.data.verdicts.map((v) => <li key={v.name}><strong>{v.name}</strong>: {v.explanation}</li>)}</ul>
+              </details>
+            )}
           </div>
         )}
         {notReady && (crdLess(runtime!) ? <div className="alert amber">Provider is registered but not ready yet.</div>

@@ -65,6 +65,13 @@ async def preview_deployment(body: CreateDeployment, rt: Runtime = Depends(clust
     return await rt.deployments.preview(body, await _namespace(rt, body.namespace))
 
 
+@router.post("/selection")
+async def selection(body: CreateDeployment, rt: Runtime = Depends(cluster)) -> dict:
+    """Which engine and provider the controller would choose for this request, and why (an addition to upstream's
+    API: the deploy form's "Automatic" choice shows it)."""
+    return await rt.deployments.selection(body, await _namespace(rt, body.namespace))
+
+
 @router.get("/-/pvcs")
 async def list_pvcs(namespace: str | None = Depends(namespace_param), rt: Runtime = Depends(cluster),
                     user: Client | None = Depends(caller)) -> dict:

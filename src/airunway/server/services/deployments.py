@@ -357,6 +357,27 @@ class DeploymentService:
         await self._check_provider(req)
         return conversions.to_manifest(req, namespace)
 
+    async def selection(self, req: CreateDeployment, namespace: str) -> dict:
+        """Which engine and provider the core controller would choose for this request, and why each registered
+        provider would or would not be (the same defaulting, validation and CEL rules as the controller)."""
+        from airunway.api.providerconfig import InferenceProviderConfig
+        from airunway.controller.render import render
+
+        req.check()
+        configs = [InferenceProviderConfig.model_validate(c)
+                   for c in (await self.client.list_all(INFERENCE_PROVIDER_CONFIGS)).items]
+        result = render(conversions.to_manifest(resolve_images(req), namespace), configs)
+        out: dict[str, Any] = {"errors": list(result.errors), "warnings": list(result.warnings),
+                               "failure": result.failure}
+        if result.engine is not None and result.engine.engine:
+            out["engine"] = {"type": result.engine.engine, "reason": result.engine.reason}
+        if result.provider is not None:
+            if result.provider.provider:
+                out["provider"] = {"name": result.provider.provider, "reason": result.provider.reason}
+            out["verdicts"] = [{"name": v.name, "outcome": v.outcome.value, "explanation": v.explanation}
+                               for v in result.provider.verdicts]
+        return out
+
     async def preview(self, req: CreateDeployment, namespace: str) -> dict:
         return conversions.manifest_answer(conversions.with_storage_defaults(await self.prepare(req, namespace)))
 
