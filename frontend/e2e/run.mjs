@@ -84,7 +84,12 @@ await step("invalid deploy form sends nothing", async () => {
   await page.getByRole("radio", { name: /Direct vLLM/ }).click();
   await page.getByLabel("Deployment Name").fill("Bad_Name!");
   await page.getByRole("radio", { name: /^Launch image/ }).click();
+  await page.getByRole("button", { name: /Add Volume/ }).click();
+  await page.getByLabel("Name", { exact: true }).fill("Bad Name");
+  await page.getByLabel(/^Container Path/).fill("/proc/cache");
   await page.getByRole("button", { name: /Deploy Model/ }).click();
+  await page.getByRole("alert").filter({ hasText: "Must be lowercase letters, numbers, and hyphens" }).first().waitFor();
+  await page.getByRole("alert").filter({ hasText: 'System path "/proc/cache" is not allowed' }).first().waitFor();
   await page.getByRole("alert").filter({ hasText: "Lowercase letters, numbers, and hyphens only" }).first().waitFor();
   await page.getByRole("alert").filter({ hasText: "Enter a vLLM launch image before applying a recipe or deploying." }).first().waitFor();
   await page.waitForTimeout(500);
@@ -93,6 +98,7 @@ await step("invalid deploy form sends nothing", async () => {
 });
 
 await step("deploy", async () => {
+  await page.getByRole("button", { name: "Remove volume Bad Name" }).click();
   await page.getByLabel("Deployment Name").fill(NAME);
   await page.getByLabel("Namespace").fill(NAMESPACE);
   await page.getByRole("radio", { name: /^Nightly/ }).click();

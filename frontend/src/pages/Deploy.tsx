@@ -4,6 +4,7 @@ import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
 import { GpuFit, Throughput } from "../components/GpuFit";
 import { ManifestView, Resource } from "../components/Manifest";
 import { Field, Loading, Switch, toast } from "../components/ui";
+import { VolumeForm, volumeErrors, volumesBody, VolumesEditor } from "../components/Volumes";
 import { api, qs } from "../lib/api";
 import { deploymentName, ENGINE_NAMES, estimatedMemoryGb, paramsOf } from "../lib/format";
 import { useAutoscaler, useCapacity, useHfStatus, useModels, useRuntimes } from "../lib/queries";
@@ -83,8 +84,9 @@ interface Form {
   replicas: number; gpus: number; prefillReplicas: number; prefillGpus: number; decodeReplicas: number; decodeGpus: number;
   routerMode: string; image: string; customImage: string; enforceEager: boolean; enablePrefixCaching: boolean;
   trustRemoteCode: boolean; contextLength: string; engineArgs: string; hfTokenSecret: string;
-  computeType: "cpu" | "gpu"; ggufFile: string; kaitoResourceType: string;
+  computeType: "cpu" | "gpu"; ggufFile: string; kaitoResourceType: string; volumes: VolumeForm[];
 }
+const STORAGE_RUNTIMES = ["dynamo", "vllm", "kuberay"];
 
 function parseArgs(text: string): { args: Record<string, string>; error?: string } {
   const args: Record<string, string> = {};
@@ -134,7 +136,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     replicas: 1, gpus: 1, prefillReplicas: 1, prefillGpus: 1, decodeReplicas: 1, decodeGpus: 1, routerMode: "default",
     image: "nightly", customImage: "", enforceEager: true, enablePrefixCaching: true, trustRemoteCode: false,
     contextLength: "", engineArgs: "", hfTokenSecret: "", computeType: model.minGpus === 0 ? "cpu" : "gpu",
-    ggufFile: "", kaitoResourceType: "workspace",
+    ggufFile: "", kaitoResourceType: "workspace", volumes: [],
   }));
   const [touched, setTouched] = useState(false);
   const [status, setStatus] = useState<"idle" | "submitting" | "done">("idle");
@@ -186,6 +188,9 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   for (const [key, value, max] of [["replicas", form.replicas, 10], ["gpus", form.gpus, capacity?.maxNodeGpuCapacity || 8]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > max) errors[key] = `Enter a whole number from 1 to ${max}`;
   }
+  const storage = STORAGE_RUNTIMES.includes(form.runtime);
+  const volumeProblems = storage ? volumeErrors(form.volumes) : {};
+  Object.values(volumeProblems).forEach((fields) => Object.entries(fields).forEach(([k, m]) => { errors[`volume-${k}-${m}`] = m; }));
   const gated = !!model.gated && !hf?.configured;
   const notReady = runtime && !runtime.installed;
 
@@ -205,6 +210,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     if (form.contextLength) body[isKaito ? "maxModelLen" : "contextLength"] = Number(form.contextLength);
     if (Object.keys(args.args).length) body.engineArgs = args.args;
     if (isVllm) Object.assign(body, { modelSource: "vllm", imageRef: image });
+    if (storage && form.volumes.length) body.storage = { volumes: volumesBody(form.volumes) };
     if (isKaito) {
       if (premade) Object.assign(body, { modelSource: "premade", premadeModel: model.id.slice(6).replace(/-(?=[^-]*$)/, ":"), computeType: form.computeType });
       else if (gguf) Object.assign(body, { modelSource: "huggingface", ggufFile: form.ggufFile, ggufRunMode: "direct", computeType: form.computeType });
@@ -436,6 +442,14 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
               ))}
             </div>
           )}
+        </section>
+      )}
+
+      {storage && (
+        <section className="card stack" aria-labelledby="storage">
+          <h2 id="storage">Storage Volumes (optional)</h2>
+          <VolumesEditor volumes={form.volumes} onChange={(v) => set("volumes", v)} namespace={namespace} deployment={form.name}
+            showErrors={touched} />
         </section>
       )}
 
