@@ -72,7 +72,8 @@ class AzurePrices(BaseHTTPRequestHandler):
 
 
 
-INDEX = {"models": [{"hf_id": "Qwen/Qwen3-8B", "title": "Qwen3 8B"}, {"hf_id": "deepseek-ai/DeepSeek-V3.2"}, "junk"]}
+INDEX = {"models": [{"hf_id": "Qwen/Qwen3-8B", "title": "Qwen3 8B"}, {"hf_id": "deepseek-ai/DeepSeek-V3.2"},
+                   {"hf_id": "Qwen/Qwen3-0.6B", "title": "Qwen3 0.6B"}, "junk"]}
 RECIPES = {
     "/Qwen/Qwen3-8B.json": {
         "hf_id": "Qwen/Qwen3-8B", "precision": "bf16", "revision": "abc123",
@@ -88,6 +89,11 @@ RECIPES = {
         "hardware_overrides": {"H200": {"extra_args": ["--gpu-memory-utilization", "0.95"],
                                         "extra_env": {"NCCL_DEBUG": "WARN"}}},
     },
+    "/Qwen/Qwen3-0.6B.json": {
+        "hf_id": "Qwen/Qwen3-0.6B", "precision": "bf16",
+        "recommended_command": {"argv": ["vllm", "serve", "Qwen/Qwen3-0.6B", "--max-model-len", "8192",
+                                         "--reasoning-parser", "qwen3"],
+                                "env": {"VLLM_USE_V1": "1"}, "docker_image": "vllm/vllm-openai:v0.11.0"}},
     "/Qwen/Qwen3-8B/throughput.json": {"argv": ["serve", "Qwen/Qwen3-8B", "--tensor-parallel-size", "4",
                                                 "--pipeline-parallel-size", "2"], "deploy_type": "disaggregated"},
 }

@@ -102,7 +102,11 @@ await step("deploy", async () => {
   await page.getByLabel("Deployment Name").fill(NAME);
   await page.getByLabel("Namespace").fill(NAMESPACE);
   await page.getByRole("radio", { name: /^Nightly/ }).click();
-  await page.getByText("Manifest Preview").click();
+  await page.getByText("Official vLLM recipe found").waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Apply recipe" }).click();
+  await text("Recipe applied to the deployment form");
+  if (!(await page.getByLabel("Engine arguments").inputValue()).includes("max-model-len=8192")) throw new Error("the recipe's arguments are not in the form");
+  await page.locator("summary", { hasText: "Manifest Preview" }).click();
   await text("ModelDeployment/" + NAME);
   await check("04-deploy-valid");
   await page.getByRole("button", { name: /Deploy Model/ }).click();

@@ -31,14 +31,14 @@ async def api():
 
 async def test_index_recipe_and_cache(api, site):
     listed = (await api.get("/api/vllm/recipes")).json()
-    assert listed["total"] == 2 and listed["recipes"][0]["hf_id"] == "Qwen/Qwen3-8B"
+    assert listed["total"] == 3 and listed["recipes"][0]["hf_id"] == "Qwen/Qwen3-8B"
     assert listed["source"].endswith("/models.json") and "//models" not in listed["source"]
     one = (await api.get("/api/vllm/recipes/Qwen/Qwen3-8B")).json()
     assert one["modelId"] == "Qwen/Qwen3-8B" and one["recipe"]["precision"] == "bf16"
     missing = await api.get("/api/vllm/recipes/nobody/nothing")
     assert missing.status_code == 404 and missing.json()["error"]["message"] == "No vLLM recipe at /nobody/nothing.json"
     site.down = True  # cached answers are served while the site fails
-    assert (await api.get("/api/vllm/recipes")).json()["total"] == 2
+    assert (await api.get("/api/vllm/recipes")).json()["total"] == 3
     assert (await api.get("/api/vllm/recipes/Qwen/Qwen3-8B")).status_code == 200
     assert site.asked.count("/models.json") == 1
     assert (await api.get("/api/vllm/recipes/")).status_code in (301, 200)

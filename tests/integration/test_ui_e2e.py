@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from hub import Hub
-from standins import AzurePrices, serve
+from standins import AzurePrices, RecipesSite, serve
 from support import ControllerProcess, eventually, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
     sim = subprocess.Popen([str(sandbox.bin_dir / "llm-d-inference-sim"), "--port", str(sim_port), "--model",
                             "Qwen/Qwen3-0.6B", "--force-dummy-tokenizer"], stdout=open(tmp_path / "sim.log", "wb"),
                            stderr=subprocess.STDOUT)
-    hub, azure = Hub(), serve(AzurePrices)
+    hub, azure, recipes = Hub(), serve(AzurePrices), serve(RecipesSite)
     core = ControllerProcess(sandbox, tmp_path / "controller.log")
     provider = ControllerProcess(sandbox, tmp_path / "provider.log", command=("provider", "vllm"))
     processes = []
@@ -62,7 +62,8 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
         provider.wait_ready()
         env = {"AIRUNWAY_METRICS_URL": f"http://127.0.0.1:{sim_port}/metrics",
                "AIRUNWAY_MODEL_URL": f"http://127.0.0.1:{sim_port}", "HF_ENDPOINT": hub.url,
-               "AZURE_PRICING_URL": azure.url, "HELM_PATH": str(sandbox.bin_dir / "helm"),
+               "AZURE_PRICING_URL": azure.url, "VLLM_RECIPES_BASE_URL": recipes.url,
+               "HELM_PATH": str(sandbox.bin_dir / "helm"),
                "KUBECTL_PATH": str(sandbox.bin_dir / "kubectl")}
         dashboard, base = _dashboard(sandbox, tmp_path / "dashboard.log", env)
         processes.append(dashboard)
@@ -88,3 +89,4 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
         sim.wait(timeout=30)
         hub.close()
         azure.close()
+        recipes.close()

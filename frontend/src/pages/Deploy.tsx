@@ -88,12 +88,18 @@ interface Form {
 }
 const STORAGE_RUNTIMES = ["dynamo", "vllm", "kuberay"];
 
+interface RecipeResult {
+  mode: "aggregated" | "disaggregated"; imageRef: string | null; resources: { gpu: number };
+  engineArgs: Record<string, string>; engineExtraArgs: string[]; env: Record<string, string>;
+  recipeProvenance: Record<string, unknown>; warnings: string[];
+}
+
 function parseArgs(text: string): { args: Record<string, string>; error?: string } {
   const args: Record<string, string> = {};
   for (const [i, raw] of text.split("\n").entries()) {
     const line = raw.trim();
     if (!line) continue;
-    const m = /^--?([A-Za-z0-9][A-Za-z0-9_-]*)(?:[=\s]\s*(.*))?$/.exec(line);
+    const m = /^(?:--?)?([A-Za-z0-9][A-Za-z0-9_-]*)(?:[=\s]\s*(.*))?$/.exec(line);
     if (!m) return { args, error: `Line ${i + 1}: write one argument per line as name=value (for example max-model-len=8192)` };
     args[m[1]] = (m[2] ?? "").trim();
   }
@@ -141,6 +147,8 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   const [touched, setTouched] = useState(false);
   const [status, setStatus] = useState<"idle" | "submitting" | "done">("idle");
   const [showManifest, setShowManifest] = useState(false);
+  const [recipe, setRecipe] = useState<RecipeResult | null>(null);
+  const [applying, setApplying] = useState(false);
   const gpusSet = useRef(false);
   const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
 
@@ -211,13 +219,53 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     if (Object.keys(args.args).length) body.engineArgs = args.args;
     if (isVllm) Object.assign(body, { modelSource: "vllm", imageRef: image });
     if (storage && form.volumes.length) body.storage = { volumes: volumesBody(form.volumes) };
+    if (isVllm && recipe) {
+      if (recipe.engineExtraArgs.length) body.engineExtraArgs = recipe.engineExtraArgs;
+      if (Object.keys(recipe.env).length) body.env = recipe.env;
+      body.recipeProvenance = recipe.recipeProvenance;
+    }
     if (isKaito) {
       if (premade) Object.assign(body, { modelSource: "premade", premadeModel: model.id.slice(6).replace(/-(?=[^-]*$)/, ":"), computeType: form.computeType });
       else if (gguf) Object.assign(body, { modelSource: "huggingface", ggufFile: form.ggufFile, ggufRunMode: "direct", computeType: form.computeType });
       else Object.assign(body, { modelSource: "vllm", computeType: "gpu", kaitoResourceType: form.kaitoResourceType });
     }
     return body;
-  }, [form, namespace, engine, image, args.error, JSON.stringify(args.args)]);
+  }, [form, namespace, engine, image, args.error, JSON.stringify(args.args), recipe]);
+
+  const recipes = useQuery({
+    queryKey: ["vllm-recipes"],
+    queryFn: () => api.get<{ recipes: { hf_id?: string; id?: string }[] }>("/vllm/recipes"),
+    enabled: isVllm,
+    staleTime: 300_000,
+    retry: false,
+  });
+  const hasRecipe = !!recipes.data?.recipes.some((r) => (r.hf_id ?? r.id) === model.id);
+  async function applyRecipe() {
+    if (form.image === "custom" && !form.customImage.trim()) {
+      setTouched(true);
+      toast("Launch image required", IMAGE_REQUIRED, "warning");
+      return;
+    }
+    setApplying(true);
+    try {
+      const result = await api.post<RecipeResult>("/vllm/recipes/resolve", {
+        modelId: model.id, mode: form.mode,
+        imageChoice: form.image === "custom" ? { type: "custom", imageRef: form.customImage.trim() } : { type: "recipe" },
+      });
+      setRecipe(result);
+      gpusSet.current = true;
+      setForm((f) => ({
+        ...f, mode: result.mode, gpus: Math.max(1, result.resources.gpu),
+        engineArgs: Object.entries(result.engineArgs).map(([k, v]) => (v === "" ? k : `${k}=${v}`)).join("\n"),
+        ...(result.imageRef && f.image !== "custom" ? { image: "custom", customImage: result.imageRef } : {}),
+      }));
+      toast("Recipe applied", `Settings from the official vLLM recipe for ${model.id}`, "success");
+    } catch (e) {
+      toast("Recipe failed", (e as Error).message, "destructive");
+    } finally {
+      setApplying(false);
+    }
+  }
 
   const selection = useQuery({
     queryKey: ["selection", config],
@@ -473,6 +521,31 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
             </Field>
           )}
           <span className="small">Selected image: <span className="mono">{image || "No launch image entered"}</span></span>
+          <div className="card stack" aria-live="polite">
+            <div className="row between">
+              <h3 style={{ margin: 0 }}>Official vLLM recipe {recipe && <span className="badge green">Applied</span>}</h3>
+              <button type="button" className="btn small" onClick={() => recipes.refetch()}>Refresh</button>
+            </div>
+            {recipes.isLoading ? <span className="muted">Checking official vLLM recipes for {model.id}…</span>
+              : recipes.error ? (
+                <div className="alert amber">Could not check official vLLM recipes <button type="button" className="btn small" onClick={() => recipes.refetch()}>Retry</button></div>
+              ) : hasRecipe ? (
+                <div className="row between">
+                  <span><strong>Official vLLM recipe found</strong> <span className="muted">for {model.id}</span></span>
+                  <button type="button" className="btn" onClick={applyRecipe} disabled={applying}>{applying ? "Applying…" : "Apply recipe"}</button>
+                </div>
+              ) : (
+                <span className="muted">No exact official vLLM recipe found for {model.id}. Airunway will continue with the default Direct vLLM settings.</span>
+              )}
+            {recipe && (
+              <div className="alert green">
+                <strong>Recipe applied to the deployment form</strong> <span className="badge green">Ready</span>
+                <div className="small">Mode {recipe.mode} · {recipe.resources.gpu} GPU(s) · image {recipe.imageRef ?? "unchanged"}</div>
+                <pre className="code" aria-label="Recipe settings">{JSON.stringify({ "engine.args": recipe.engineArgs, "engine.extraArgs": recipe.engineExtraArgs, env: recipe.env }, null, 2)}</pre>
+                {recipe.warnings.length > 0 && <><strong>Recipe warnings</strong><ul>{recipe.warnings.map((w) => <li key={w}>{w}</li>)}</ul></>}
+              </div>
+            )}
+          </div>
         </section>
       )}
 
