@@ -84,6 +84,10 @@ await step("invalid deploy form sends nothing", async () => {
   await page.getByRole("radio", { name: /Direct vLLM/ }).click();
   await page.getByLabel("Deployment Name").fill("Bad_Name!");
   await page.getByRole("radio", { name: /^Launch image/ }).click();
+  await page.getByLabel("Model Weights Precision").selectOption("fp8");
+  await text("This cluster's GPU (A100-80GB) can't run FP8", { timeout: 20000 });
+  await page.getByRole("button", { name: "FP8 Not Supported on This GPU" }).waitFor();
+  await page.getByLabel("Model Weights Precision").selectOption("default");
   await page.getByRole("button", { name: /Add Volume/ }).click();
   await page.getByLabel("Name", { exact: true }).fill("Bad Name");
   await page.getByLabel(/^Container Path/).fill("/proc/cache");

@@ -7,7 +7,7 @@ import { Field, Loading, Switch, toast } from "../components/ui";
 import { VolumeForm, volumeErrors, volumesBody, VolumesEditor } from "../components/Volumes";
 import { api, qs } from "../lib/api";
 import { deploymentName, ENGINE_NAMES, estimatedMemoryGb, paramsOf } from "../lib/format";
-import { useAutoscaler, useCapacity, useHfStatus, useModels, useRuntimes } from "../lib/queries";
+import { useAutoscaler, useCapacity, useHfStatus, useModels, useRuntimes, useThroughput } from "../lib/queries";
 import type { Capacity, HfModel, Model, Runtime } from "../lib/types";
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -85,6 +85,7 @@ interface Form {
   routerMode: string; image: string; customImage: string; enforceEager: boolean; enablePrefixCaching: boolean;
   trustRemoteCode: boolean; contextLength: string; engineArgs: string; hfTokenSecret: string;
   computeType: "cpu" | "gpu"; ggufFile: string; kaitoResourceType: string; volumes: VolumeForm[];
+  weights: "default" | "fp8"; kvCache: "default" | "fp8";
 }
 const STORAGE_RUNTIMES = ["dynamo", "vllm", "kuberay"];
 
@@ -142,7 +143,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     replicas: 1, gpus: 1, prefillReplicas: 1, prefillGpus: 1, decodeReplicas: 1, decodeGpus: 1, routerMode: "default",
     image: "nightly", customImage: "", enforceEager: true, enablePrefixCaching: true, trustRemoteCode: false,
     contextLength: "", engineArgs: "", hfTokenSecret: "", computeType: model.minGpus === 0 ? "cpu" : "gpu",
-    ggufFile: "", kaitoResourceType: "workspace", volumes: [],
+    ggufFile: "", kaitoResourceType: "workspace", volumes: [], weights: "default", kvCache: "default",
   }));
   const [touched, setTouched] = useState(false);
   const [status, setStatus] = useState<"idle" | "submitting" | "done">("idle");
@@ -184,6 +185,14 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   }, [ggufFiles.data]);
 
   const args = parseArgs(form.engineArgs);
+  const hasPool = !!capacity?.nodePools?.some((p) => p.gpuModel);
+  const fp8Wanted = form.weights === "fp8" || form.kvCache === "fp8";
+  const speed = useThroughput(hasPool && !cpuOnly, {
+    modelId: model.id, paramCount: paramsOf(model), tpSize: form.gpus,
+    quantization: form.weights === "fp8" ? "fp8" : undefined, kvCacheDtype: form.kvCache === "fp8" ? "fp8" : undefined,
+  });
+  const fp8Blocked = fp8Wanted && speed.data?.fp8Supported === false;
+  const fp8Engine = engine === "vllm" || engine === "sglang";
   const errors: Partial<Record<string, string>> = {};
   if (!NAME_RE.test(form.name) || form.name.length > 63) errors.name = NAME_RULE;
   if (!NAME_RE.test(namespace)) errors.namespace = "Namespace is required: lowercase letters, numbers, and hyphens";
@@ -216,7 +225,12 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     }
     if (form.runtime === "dynamo") body.routerMode = form.routerMode;
     if (form.contextLength) body[isKaito ? "maxModelLen" : "contextLength"] = Number(form.contextLength);
-    if (Object.keys(args.args).length) body.engineArgs = args.args;
+    const engineArgs: Record<string, string> = { ...args.args };
+    if (fp8Engine && !fp8Blocked) {
+      if (form.weights === "fp8") engineArgs.quantization = "fp8";
+      if (form.kvCache === "fp8") engineArgs["kv-cache-dtype"] = "fp8";
+    }
+    if (Object.keys(engineArgs).length) body.engineArgs = engineArgs;
     if (isVllm) Object.assign(body, { modelSource: "vllm", imageRef: image });
     if (storage && form.volumes.length) body.storage = { volumes: volumesBody(form.volumes) };
     if (isVllm && recipe) {
@@ -230,7 +244,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
       else Object.assign(body, { modelSource: "vllm", computeType: "gpu", kaitoResourceType: form.kaitoResourceType });
     }
     return body;
-  }, [form, namespace, engine, image, args.error, JSON.stringify(args.args), recipe]);
+  }, [form, namespace, engine, image, args.error, JSON.stringify(args.args), recipe, fp8Blocked]);
 
   const recipes = useQuery({
     queryKey: ["vllm-recipes"],
@@ -294,7 +308,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   async function submit(e?: FormEvent) {
     e?.preventDefault();
     setTouched(true);
-    if (Object.keys(errors).length || gated || notReady || status !== "idle") return;
+    if (Object.keys(errors).length || gated || notReady || fp8Blocked || status !== "idle") return;
     setStatus("submitting");
     try {
       const answer = await api.post<{ name: string; warnings?: string[] }>("/deployments", config);
@@ -316,7 +330,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     return () => window.removeEventListener("keydown", onKey);
   });
 
-  const label = gated ? "HuggingFace Auth Required" : notReady ? (crdLess(runtime!) ? "Runtime Not Ready" : "Runtime Not Installed")
+  const label = gated ? "HuggingFace Auth Required" : fp8Blocked ? "FP8 Not Supported on This GPU" : notReady ? (crdLess(runtime!) ? "Runtime Not Ready" : "Runtime Not Installed")
     : status === "submitting" ? "Deploying..." : status === "done" ? "Deployed!" : "Deploy Model";
   const err = (key: string) => (touched ? errors[key] : undefined);
   const memory = estimatedMemoryGb(model);
@@ -341,9 +355,36 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
         <div className="mono muted small">{model.id}{model.fromHfSearch && <> · <a href={`https://huggingface.co/${model.id}`} target="_blank" rel="noreferrer">HuggingFace</a></>}</div>
         {model.description && <p className="muted" style={{ margin: 0 }}>{model.description}</p>}
         {!cpuOnly && <GpuFit estimateGb={memory} capacity={capacity} />}
-        {!cpuOnly && <Throughput modelId={model.id} paramCount={paramsOf(model)} tpSize={form.gpus} canEstimate={!!capacity?.nodePools?.some((p) => p.gpuModel)} />}
+
         <div className="row">{model.supportedEngines.map((e) => <span key={e} className="badge">{ENGINE_NAMES[e] ?? e}</span>)}</div>
       </section>
+
+      {!cpuOnly && hasPool && paramsOf(model) && (
+        <section className="card stack" aria-labelledby="precision">
+          <h2 id="precision">Performance &amp; Precision</h2>
+          <div className="form-grid">
+            <Field label="Model Weights Precision" htmlFor="weights" hint="FP8 halves the weights' memory on GPUs that support it">
+              <select id="weights" value={form.weights} onChange={(e) => set("weights", e.target.value as Form["weights"])}>
+                <option value="default">FP16 / BF16 (Default)</option><option value="fp8">FP8</option>
+              </select>
+            </Field>
+            <Field label="KV Cache Precision" htmlFor="kv" hint="An FP8 KV cache fits about twice the context">
+              <select id="kv" value={form.kvCache} onChange={(e) => set("kvCache", e.target.value as Form["kvCache"])}>
+                <option value="default">FP16 / BF16 (Default)</option><option value="fp8">FP8</option>
+              </select>
+            </Field>
+          </div>
+          <Throughput modelId={model.id} paramCount={paramsOf(model)} tpSize={form.gpus}
+            quantization={form.weights === "fp8" ? "fp8" : undefined} kvCacheDtype={form.kvCache === "fp8" ? "fp8" : undefined} />
+          {fp8Blocked ? (
+            <div className="alert red" role="alert">FP8 is only supported on L40S/L4 and H100/H200 GPUs. This cluster's GPU ({speed.data?.gpuModel}) can't run FP8 — choose FP16 / BF16 to deploy.</div>
+          ) : form.kvCache === "fp8" && speed.data && speed.data.kvCacheDtype !== "fp8" ? (
+            <div className="alert amber">FP8 KV cache isn’t supported on {speed.data.gpuModel} — showing the estimate with standard precision instead.</div>
+          ) : fp8Wanted && speed.data && speed.data.fp8Supported === undefined ? (
+            <div className="alert amber">We couldn’t verify FP8 support on this cluster's GPUs.</div>
+          ) : null}
+        </section>
+      )}
 
       {gated && (
         <div className="alert amber" role="alert">
@@ -613,8 +654,8 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
       )}
       <div className="row between">
         <Link className="btn" to="/">Cancel</Link>
-        <button type="submit" className="btn primary" disabled={gated || !!notReady || status !== "idle"}>
-          {label} {status === "idle" && !gated && !notReady && <kbd className="small">⌘↵</kbd>}
+        <button type="submit" className="btn primary" disabled={gated || fp8Blocked || !!notReady || status !== "idle"}>
+          {label} {status === "idle" && !gated && !fp8Blocked && !notReady && <kbd className="small">⌘↵</kbd>}
         </button>
       </div>
     </form>
