@@ -78,6 +78,19 @@ await step("automatic provider choice explains itself", async () => {
   await check("03a-deploy-automatic");
 });
 
+await step("KAITO GGUF form", async () => {
+  await page.goto(`${BASE}/deploy/${encodeURIComponent("Qwen/Qwen3-8B-GGUF")}?source=hf`);
+  await page.getByRole("heading", { name: "Deploy Model" }).waitFor();
+  await page.getByRole("radio", { name: /^KAITO/ }).click();
+  await page.getByRole("radiogroup", { name: "Run Mode" }).waitFor();
+  await page.getByLabel("GGUF File").waitFor();
+  const file = await page.getByLabel("GGUF File").inputValue();
+  if (file !== "Qwen3-8B-Q4_K_M.gguf") throw new Error(`the Q4_K_M file is not preselected: ${file}`);
+  await page.getByRole("radio", { name: /Build Image/ }).check();
+  await text("Pre-builds container image. Requires Docker running locally.");
+  await check("03b-deploy-kaito-gguf");
+});
+
 await step("invalid deploy form sends nothing", async () => {
   await page.goto(`${BASE}/deploy/${encodeURIComponent(MODEL)}`);
   await page.getByRole("heading", { name: "Deploy Model" }).waitFor();

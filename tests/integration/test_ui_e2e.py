@@ -13,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from hub import Hub
 from standins import AzurePrices, RecipesSite, serve
-from support import ControllerProcess, eventually, free_port
+from support import DATA, ControllerProcess, eventually, free_port
+from workload import set_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -57,6 +59,10 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
     core = ControllerProcess(sandbox, tmp_path / "controller.log")
     provider = ControllerProcess(sandbox, tmp_path / "provider.log", command=("provider", "vllm"))
     processes = []
+    # KAITO registered (its CRD is in the sandbox, its operator is not): the deploy form offers it for GGUF models.
+    kaito = yaml.safe_load((DATA / "providerconfigs" / "kaito.yaml").read_text())
+    sandbox.kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", input=yaml.safe_dump(kaito))
+    set_ready(sandbox, "kaito", True)
     try:
         core.wait_ready()
         provider.wait_ready()
@@ -87,6 +93,7 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
         provider.stop()
         sim.terminate()
         sim.wait(timeout=30)
+        sandbox.kubectl("delete", "inferenceproviderconfig", "kaito", "--wait=false", check=False)
         hub.close()
         azure.close()
         recipes.close()

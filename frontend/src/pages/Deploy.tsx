@@ -5,7 +5,7 @@ import { GpuFit, Throughput } from "../components/GpuFit";
 import { ManifestView, Resource } from "../components/Manifest";
 import { Field, Loading, Switch, toast } from "../components/ui";
 import { VolumeForm, volumeErrors, volumesBody, VolumesEditor } from "../components/Volumes";
-import { api, qs } from "../lib/api";
+import { api, LONG_TIMEOUT, qs } from "../lib/api";
 import { deploymentName, ENGINE_NAMES, estimatedMemoryGb, paramsOf } from "../lib/format";
 import { useAutoscaler, useCapacity, useHfStatus, useModels, useRuntimes, useThroughput } from "../lib/queries";
 import type { Capacity, HfModel, Model, Runtime } from "../lib/types";
@@ -84,9 +84,10 @@ interface Form {
   replicas: number; gpus: number; prefillReplicas: number; prefillGpus: number; decodeReplicas: number; decodeGpus: number;
   routerMode: string; image: string; customImage: string; enforceEager: boolean; enablePrefixCaching: boolean;
   trustRemoteCode: boolean; contextLength: string; engineArgs: string; hfTokenSecret: string;
-  computeType: "cpu" | "gpu"; ggufFile: string; kaitoResourceType: string; volumes: VolumeForm[];
-  weights: "default" | "fp8"; kvCache: "default" | "fp8";
+  computeType: "cpu" | "gpu"; ggufFile: string; volumes: VolumeForm[];
+  weights: "default" | "fp8"; kvCache: "default" | "fp8"; ggufRunMode: "direct" | "build"; memory: string;
 }
+const MEMORY_RE = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/;
 const STORAGE_RUNTIMES = ["dynamo", "vllm", "kuberay"];
 
 interface RecipeResult {
@@ -143,7 +144,8 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     replicas: 1, gpus: 1, prefillReplicas: 1, prefillGpus: 1, decodeReplicas: 1, decodeGpus: 1, routerMode: "default",
     image: "nightly", customImage: "", enforceEager: true, enablePrefixCaching: true, trustRemoteCode: false,
     contextLength: "", engineArgs: "", hfTokenSecret: "", computeType: model.minGpus === 0 ? "cpu" : "gpu",
-    ggufFile: "", kaitoResourceType: "workspace", volumes: [], weights: "default", kvCache: "default",
+    ggufFile: "", volumes: [], weights: "default", kvCache: "default",
+    ggufRunMode: "direct", memory: "",
   }));
   const [touched, setTouched] = useState(false);
   const [status, setStatus] = useState<"idle" | "submitting" | "done">("idle");
@@ -202,6 +204,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     errors.contextLength = "Context length must be a whole number of tokens";
   }
   if (gguf && !form.ggufFile.endsWith(".gguf")) errors.ggufFile = "Select a GGUF file";
+  if (form.memory.trim() && !MEMORY_RE.test(form.memory.trim())) errors.memory = "Memory must be a quantity such as 32Gi";
   for (const [key, value, max] of [["replicas", form.replicas, 10], ["gpus", form.gpus, capacity?.maxNodeGpuCapacity || 8]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > max) errors[key] = `Enter a whole number from 1 to ${max}`;
   }
@@ -221,7 +224,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
       Object.assign(body, { prefillReplicas: form.prefillReplicas, prefillGpus: form.prefillGpus, decodeReplicas: form.decodeReplicas, decodeGpus: form.decodeGpus });
     } else {
       body.replicas = form.replicas;
-      if (!cpuOnly) body.resources = { gpu: Math.max(1, form.gpus) };
+      if (!cpuOnly) body.resources = { gpu: Math.max(1, form.gpus), ...(form.memory.trim() ? { memory: form.memory.trim() } : {}) };
     }
     if (form.runtime === "dynamo") body.routerMode = form.routerMode;
     if (form.contextLength) body[isKaito ? "maxModelLen" : "contextLength"] = Number(form.contextLength);
@@ -240,8 +243,8 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     }
     if (isKaito) {
       if (premade) Object.assign(body, { modelSource: "premade", premadeModel: model.id.slice(6).replace(/-(?=[^-]*$)/, ":"), computeType: form.computeType });
-      else if (gguf) Object.assign(body, { modelSource: "huggingface", ggufFile: form.ggufFile, ggufRunMode: "direct", computeType: form.computeType });
-      else Object.assign(body, { modelSource: "vllm", computeType: "gpu", kaitoResourceType: form.kaitoResourceType });
+      else if (gguf) Object.assign(body, { modelSource: "huggingface", ggufFile: form.ggufFile, ggufRunMode: form.ggufRunMode, computeType: form.computeType });
+      else Object.assign(body, { modelSource: "vllm", computeType: "gpu" });
     }
     return body;
   }, [form, namespace, engine, image, args.error, JSON.stringify(args.args), recipe, fp8Blocked]);
@@ -311,7 +314,21 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     if (Object.keys(errors).length || gated || notReady || fp8Blocked || status !== "idle") return;
     setStatus("submitting");
     try {
-      const answer = await api.post<{ name: string; warnings?: string[] }>("/deployments", config);
+      let body = config;
+      if (gguf && form.ggufRunMode === "build") {
+        toast("Checking Build Infrastructure", "Docker buildx and the cluster's image registry");
+        const infra = await api.get<{ ready: boolean; error?: string; registry: { ready: boolean }; builder: { exists: boolean; ready: boolean } }>(
+          "/aikit/infrastructure/status");
+        if (!infra.ready) {
+          throw new Error(infra.error ?? (!infra.builder.exists || !infra.builder.ready ? "Docker is not running. Please start Docker and try again."
+            : !infra.registry.ready ? "Container registry is not available." : "Build infrastructure is not ready."));
+        }
+        toast("Building Image", `Packaging ${form.ggufFile}; this takes several minutes`);
+        const built = await api.post<{ imageRef: string }>("/aikit/build", { modelSource: "huggingface", modelId: model.id, ggufFile: form.ggufFile }, { timeout: LONG_TIMEOUT });
+        toast("Image Built Successfully", `Image: ${built.imageRef}`, "success");
+        body = { ...config, imageRef: built.imageRef };
+      }
+      const answer = await api.post<{ name: string; warnings?: string[] }>("/deployments", body);
       setStatus("done");
       toast("Deployment Created", `${answer.name} is being deployed`, "success");
       client.invalidateQueries({ queryKey: ["deployments"] });
@@ -481,6 +498,10 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
           <div className="radio-row" role="radiogroup" aria-label="Compute Type">
             {(["cpu", "gpu"] as const).map((c) => <label key={c}><input type="radio" name="compute" checked={form.computeType === c} onChange={() => set("computeType", c)} /> {c.toUpperCase()}</label>)}
           </div>
+          <div className="radio-row" role="radiogroup" aria-label="Run Mode">
+            <label><input type="radio" name="run-mode" checked={form.ggufRunMode === "direct"} onChange={() => set("ggufRunMode", "direct")} /> Direct Run <span className="badge green">Recommended</span> <span className="muted small">Downloads model at runtime. No Docker required.</span></label>
+            <label><input type="radio" name="run-mode" checked={form.ggufRunMode === "build"} onChange={() => set("ggufRunMode", "build")} /> Build Image <span className="muted small">Pre-builds container image. Requires Docker running locally.</span></label>
+          </div>
           <Field label="GGUF File" htmlFor="gguf" error={err("ggufFile")}>
             {ggufFiles.isLoading ? <span className="muted">Loading GGUF files from repository...</span> : (ggufFiles.data?.files.length ?? 0) === 0 ? (
               <span className="muted">No GGUF files found in this repository.</span>
@@ -603,6 +624,11 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
               <input id="context" inputMode="numeric" value={form.contextLength} placeholder={model.contextLength ? String(model.contextLength) : "Default"}
                 aria-invalid={!!err("contextLength")} onChange={(e) => set("contextLength", e.target.value)} />
             </Field>
+            {!cpuOnly && (
+              <Field label="Memory per replica (optional)" htmlFor="memory" error={err("memory")} hint="A Kubernetes quantity, e.g. 32Gi">
+                <input id="memory" value={form.memory} placeholder="Default" aria-invalid={!!err("memory")} onChange={(e) => set("memory", e.target.value)} />
+              </Field>
+            )}
             <Field label="Engine arguments" htmlFor="args" error={err("engineArgs")} hint="One per line, name=value (for example max-num-seqs=128)">
               <textarea id="args" rows={3} className="mono" value={form.engineArgs} aria-invalid={!!err("engineArgs")} onChange={(e) => set("engineArgs", e.target.value)} />
             </Field>
