@@ -69,6 +69,7 @@ export function Layout({ children }: { children: ReactNode }) {
   );
   return (
     <div className={`shell${open ? " open" : ""}`}>
+      {open && <div className="backdrop" aria-hidden="true" onClick={() => setOpen(false)} />}
       <aside className="sidebar" aria-label="Main navigation">
         <Link to="/" className="brand"><img src="/favicon.svg" alt="" width="24" height="24" /> AI Runway</Link>
         <nav className="nav stack" style={{ gap: 2 }}>
