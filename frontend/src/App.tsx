@@ -1,16 +1,18 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { Component, ReactNode, useEffect, useState } from "react";
+import { Component, lazy, ReactNode, Suspense, useEffect, useState } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { Loading, Toaster } from "./components/ui";
 import { api, authToken } from "./lib/api";
 import { useSettings } from "./lib/queries";
 import { HuggingFaceCallbackPage, LoginPage, takeTokenFromHash } from "./pages/Auth";
-import { DeployPage } from "./pages/Deploy";
-import { DeploymentDetailPage } from "./pages/DeploymentDetail";
 import { DeploymentsPage } from "./pages/Deployments";
 import { ModelsPage } from "./pages/Models";
-import { SettingsPage } from "./pages/Settings";
+
+// The larger pages load when first opened, so the catalog and the deployment list start with less to parse.
+const DeployPage = lazy(() => import("./pages/Deploy").then((m) => ({ default: m.DeployPage })));
+const DeploymentDetailPage = lazy(() => import("./pages/DeploymentDetail").then((m) => ({ default: m.DeploymentDetailPage })));
+const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
 
 const e2e = (window as { __E2E_TEST__?: boolean }).__E2E_TEST__ === true;
 const queryClient = new QueryClient({
@@ -48,7 +50,7 @@ function Guarded({ children }: { children: ReactNode }) {
   if (data?.auth.enabled && !token) {
     return <LoginPage error={error} onLogin={(t) => { authToken.set(t); setToken(t); setError(undefined); queryClient.invalidateQueries(); }} />;
   }
-  return <Layout>{children}</Layout>;
+  return <Layout><Suspense fallback={<Loading />}>{children}</Suspense></Layout>;
 }
 
 takeTokenFromHash();
