@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import httpx
 import pytest
 
 from airunway.server.app import Settings, create_app
+from airunway.server.services import huggingface
 from hub import Hub
 
 
@@ -85,3 +91,50 @@ async def test_gguf_files(api, hub):
     assert (await api.get("/api/models/nobody/nothing/gguf-files")).status_code == 404
     bad = await api.get("/api/models/a/b/c/gguf-files")
     assert bad.status_code == 400 and bad.json()["error"]["message"] == "Invalid Hugging Face model id"
+
+
+async def test_a_hub_that_does_not_answer_times_out(api, monkeypatch):
+    """A Hub that accepts the connection and never answers: a 504 within the client's timeout, not a hang."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setattr(huggingface, "TIMEOUT", httpx.Timeout(0.5))
+    try:
+        started = time.monotonic()
+        search = await api.get("/api/models/search", params={"q": "qwen"})
+        files = await api.get("/api/models/Qwen/Qwen3-8B-GGUF/gguf-files")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    for answer in (search, files):
+        assert answer.status_code == 504
+        assert answer.json()["error"]["message"].startswith("HuggingFace Hub did not answer in time")
+    assert elapsed < 10
+
+
+async def test_odd_hub_answers_are_not_server_errors(api, monkeypatch):
+    """A Hub answering with something that is not the expected JSON gives no results or a 502, never a 500."""
+    class Odd(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            body = b"[1, 2, 3]" if "/api/models/" in self.path else b"<html>busy</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        search = await api.get("/api/models/search", params={"q": "qwen"})
+        files = await api.get("/api/models/Qwen/Qwen3-8B-GGUF/gguf-files")
+    finally:
+        server.shutdown()
+    assert search.status_code == 200 and search.json() == {"models": [], "total": 0, "hasMore": False,
+                                                            "query": "qwen"}
+    assert files.status_code == 200 and files.json() == {"files": []}

@@ -4,13 +4,14 @@ Kubernetes Cluster Autoscaler (its ``kube-system/cluster-autoscaler-status`` Con
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 import yaml
 
 from airunway.kube.client import Client
-from airunway.kube.errors import ApiError, NotFound
+from airunway.kube.errors import ApiError, Forbidden, NotFound
 from airunway.kube.resources import CONFIGMAPS, DEPLOYMENTS, NODES
 
 log = logging.getLogger("airunway.server.autoscaler")
@@ -22,26 +23,38 @@ AKS_ENABLED_LABEL = "cluster-autoscaler.kubernetes.io/enabled"
 POOL_LABELS = ("agentpool", "kubernetes.azure.com/agentpool")
 
 
+GO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?\s*([+-]\d{4})?")
+
+
 def _time(value: Any) -> datetime | None:
+    """When the status was written: an ISO time, or Go's ``2006-01-02 15:04:05.999999999 -0700 MST`` as the
+    Cluster Autoscaler writes it (no offset: UTC)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str):
         return None
-    text = value.strip().replace("Z", "+00:00")
-    for candidate in (text, text.split(" +")[0].replace(" ", "T") + "+00:00"):
-        try:
-            parsed = datetime.fromisoformat(candidate)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-    return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except ValueError:
+        pass
+    found = GO_TIME.match(text)
+    if not found:
+        return None
+    day, clock, fraction, offset = found.groups()
+    stamp = f"{day}T{clock}.{(fraction or '0')[:6].ljust(6, '0')}{offset or '+0000'}"
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
 
 
 async def _status(client: Client) -> dict[str, Any] | None:
     """The Cluster Autoscaler's status document; None when there is none or it cannot be read."""
     try:
         configmap = await client.get(CONFIGMAPS, STATUS_CONFIGMAP, NAMESPACE)
-    except NotFound:
+    except (NotFound, Forbidden):
         return None
     raw = (configmap.get("data") or {}).get("status")
     try:
@@ -126,5 +139,6 @@ async def status(client: Client) -> dict[str, Any] | None:
                        "currentSize": group_health.get("cloudProviderTarget") or registered or 0})
     out = {"health": health or found.get("autoscalerStatus") or "unknown", "nodeGroups": groups}
     if at is not None:
-        out["lastUpdateTime"] = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        utc = at.astimezone(timezone.utc)
+        out["lastUpdateTime"] = f"{utc.strftime('%Y-%m-%dT%H:%M:%S')}.{utc.microsecond // 1000:03d}Z"
     return out

@@ -13,115 +13,112 @@ from typing import Any
 
 ENGINES = ("vllm", "sglang", "trtllm", "llamacpp")
 
-_COMMON = {
-    # served by all four engines
-    "LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM", "Qwen2ForCausalLM", "Qwen2MoeForCausalLM",
-    "Qwen3ForCausalLM", "Qwen3MoeForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM", "Phi3ForCausalLM",
-    "DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM", "GPTNeoXForCausalLM", "FalconForCausalLM",
-    "NemotronForCausalLM", "ExaoneForCausalLM", "Starcoder2ForCausalLM", "GptOssForCausalLM", "CohereForCausalLM",
-    "Gemma3ForConditionalGeneration", "Qwen2VLForConditionalGeneration", "Qwen2_5_VLForConditionalGeneration",
-    "Phi3VForCausalLM", "GemmaForCausalLM", "InternLM2ForCausalLM", "GraniteForCausalLM", "BaichuanForCausalLM",
-    "ChatGLMModel", "GPT2LMHeadModel", "GPTJForCausalLM", "MllamaForConditionalGeneration",
-    "LlavaForConditionalGeneration", "Llama4ForConditionalGeneration", "Glm4ForCausalLM",
-}
 
-_VLLM_ONLY_OR_SHARED = {
-    "Llama4ForCausalLM", "Ministral3ForCausalLM", "MistralLarge3ForCausalLM", "Mistral3ForConditionalGeneration",
-    "Qwen3_5ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration", "Qwen3NextForCausalLM",
-    "Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration", "Gemma3nForConditionalGeneration",
-    "Gemma3nForCausalLM", "PhiForCausalLM", "Phi4MMForCausalLM", "PhiMoEForCausalLM", "Phi4FlashForCausalLM",
-    "KimiK25ForConditionalGeneration", "KimiLinearForCausalLM", "KimiVLForConditionalGeneration", "FalconH1ForCausalLM",
-    "FalconMambaForCausalLM", "DeepseekForCausalLM", "DeepseekVLV2ForCausalLM", "Glm4MoeForCausalLM",
-    "Glm4vForConditionalGeneration", "GlmForCausalLM", "GraniteMoeForCausalLM", "GraniteMoeHybridForCausalLM",
-    "GraniteMoeSharedForCausalLM", "Olmo2ForCausalLM", "OlmoForCausalLM", "OlmoeForCausalLM", "Olmo3ForCausalLM",
-    "InternLM3ForCausalLM", "InternLMForCausalLM", "InternVLChatModel", "Cohere2ForCausalLM", "Grok1ModelForCausalLM",
-    "Grok1ForCausalLM", "JambaForCausalLM", "MiniCPMForCausalLM", "MiniCPM3ForCausalLM", "MiniCPMV",
-    "Exaone4ForCausalLM", "ExaoneMoEForCausalLM", "ArceeForCausalLM", "AquilaForCausalLM", "ArcticForCausalLM",
-    "BailingMoeForCausalLM", "BambaForCausalLM", "BloomForCausalLM", "DbrxForCausalLM", "Dots1ForCausalLM",
-    "Ernie4_5ForCausalLM", "Ernie4_5_MoeForCausalLM", "GPTBigCodeForCausalLM", "HunYuanDenseV1ForCausalLM",
-    "HunYuanMoEV1ForCausalLM", "MambaForCausalLM", "Mamba2ForCausalLM", "MiniMaxM1ForCausalLM",
-    "MiniMaxText01ForCausalLM", "MiniMaxM2ForCausalLM", "MPTForCausalLM", "NemotronHForCausalLM",
-    "OPTForCausalLM", "OrionForCausalLM", "PersimmonForCausalLM", "Plamo2ForCausalLM", "QWenLMHeadModel",
-    "SeedOssForCausalLM", "SolarForCausalLM", "StableLmForCausalLM", "Step3TextForCausalLM",
-    "TeleChat2ForCausalLM", "XverseForCausalLM", "Zamba2ForCausalLM", "LagunaForCausalLM", "LongcatFlashForCausalLM",
-    "AriaForConditionalGeneration", "AyaVisionForConditionalGeneration", "Blip2ForConditionalGeneration",
-    "ChameleonForConditionalGeneration", "FuyuForCausalLM", "H2OVLChatModel", "Idefics3ForConditionalGeneration",
-    "LlavaNextForConditionalGeneration", "LlavaOnevisionForConditionalGeneration", "MolmoForCausalLM",
-    "PaliGemmaForConditionalGeneration", "PixtralForConditionalGeneration", "SmolVLMForConditionalGeneration",
-    "Qwen2AudioForConditionalGeneration", "Qwen2_5OmniForConditionalGeneration", "HCXVisionForCausalLM",
-    "Ovis", "Step3VLForConditionalGeneration", "MiDashengLMModel", "Llama_Nemotron_Nano_VL",
-    "NemotronH_Nano_VL_V2", "DeepseekV32ForCausalLM", "GlmMoeDsaForCausalLM", "BaiChuanForCausalLM",
-    "Qwen3OmniMoeForConditionalGeneration", "Ernie4_5_VLMoeForConditionalGeneration",
-}
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
 
-_SGLANG_EXTRA = {
-    "Llama4ForCausalLM", "Qwen3NextForCausalLM", "Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration",
-    "Qwen3_5ForConditionalGeneration", "Qwen3_5MoeForConditionalGeneration", "Gemma3nForConditionalGeneration",
-    "Gemma3nForCausalLM", "PhiForCausalLM", "Phi4MMForCausalLM", "PhiMoEForCausalLM", "KimiVLForConditionalGeneration",
-    "KimiK25ForConditionalGeneration", "DeepseekVLV2ForCausalLM", "Glm4MoeForCausalLM", "Glm4vForConditionalGeneration",
-    "GraniteMoeForCausalLM", "GraniteMoeHybridForCausalLM", "Olmo2ForCausalLM", "OlmoForCausalLM", "OlmoeForCausalLM",
-    "InternLM3ForCausalLM", "InternVLChatModel", "Cohere2ForCausalLM", "Grok1ModelForCausalLM", "Grok1ForCausalLM",
-    "MiniCPMForCausalLM", "MiniCPM3ForCausalLM", "MiniCPMV", "Exaone4ForCausalLM", "ArceeForCausalLM",
-    "BailingMoeForCausalLM", "DbrxForCausalLM", "Dots1ForCausalLM", "Ernie4_5ForCausalLM", "Ernie4_5_MoeForCausalLM",
-    "GPTBigCodeForCausalLM", "HunYuanMoEV1ForCausalLM", "MiniMaxM2ForCausalLM", "NemotronHForCausalLM",
-    "StableLmForCausalLM", "XverseForCausalLM", "LlavaNextForConditionalGeneration",
-    "LlavaOnevisionForConditionalGeneration", "PixtralForConditionalGeneration", "Mistral3ForConditionalGeneration",
-    "Qwen2AudioForConditionalGeneration", "Qwen2_5OmniForConditionalGeneration", "SmolVLMForConditionalGeneration",
-    "Step3VLForConditionalGeneration", "FalconH1ForCausalLM", "SeedOssForCausalLM", "QWenLMHeadModel",
-    "DeepseekForCausalLM", "DeepseekV32ForCausalLM", "LongcatFlashForCausalLM", "Qwen3OmniMoeForConditionalGeneration",
-    "Ministral3ForCausalLM", "MistralLarge3ForCausalLM",
-}
 
-_TRTLLM_EXTRA = {
-    "Llama4ForCausalLM", "Qwen3NextForCausalLM", "PhiForCausalLM", "Phi4MMForCausalLM", "Gemma3nForCausalLM",
-    "NemotronHForCausalLM", "Exaone4ForCausalLM", "BloomForCausalLM", "DbrxForCausalLM", "MPTForCausalLM",
-    "OPTForCausalLM", "GPTBigCodeForCausalLM",
-}
-
-_TRTLLM_EXCLUDED = {"JambaForCausalLM", "ChatGLMModel", "BaichuanForCausalLM", "Glm4ForCausalLM", "GPTJForCausalLM"}
-
-_LLAMACPP_EXTRA = {
-    "Llama4ForCausalLM", "PhiForCausalLM", "PhiMoEForCausalLM", "Gemma3nForConditionalGeneration",
-    "Gemma3nForCausalLM", "Qwen3NextForCausalLM", "JambaForCausalLM", "Olmo2ForCausalLM", "OlmoForCausalLM",
-    "OlmoeForCausalLM", "InternLM3ForCausalLM", "Cohere2ForCausalLM", "Grok1ForCausalLM", "MiniCPMForCausalLM",
-    "MiniCPM3ForCausalLM", "MiniCPMV", "BloomForCausalLM", "DbrxForCausalLM", "MPTForCausalLM", "GPTBigCodeForCausalLM",
-    "MambaForCausalLM", "Mamba2ForCausalLM", "StableLmForCausalLM", "OrionForCausalLM", "PersimmonForCausalLM",
-    "ArcticForCausalLM", "BailingMoeForCausalLM", "BambaForCausalLM", "Dots1ForCausalLM", "Ernie4_5ForCausalLM",
-    "Ernie4_5_MoeForCausalLM", "FalconH1ForCausalLM", "Glm4MoeForCausalLM", "GraniteMoeForCausalLM",
-    "GraniteMoeHybridForCausalLM", "GraniteMoeSharedForCausalLM", "HunYuanMoEV1ForCausalLM", "HunYuanDenseV1ForCausalLM",
-    "NemotronHForCausalLM", "Plamo2ForCausalLM", "SeedOssForCausalLM", "Exaone4ForCausalLM", "ArceeForCausalLM",
-    "Mistral3ForConditionalGeneration", "Ministral3ForCausalLM", "KimiVLForConditionalGeneration", "GlmForCausalLM",
-    "LlavaNextForConditionalGeneration", "Qwen2_5OmniForConditionalGeneration", "SmolVLMForConditionalGeneration",
-    "Idefics3ForConditionalGeneration", "PixtralForConditionalGeneration", "QWenLMHeadModel", "XverseForCausalLM",
-    "Qwen3VLForConditionalGeneration", "Qwen3VLMoeForConditionalGeneration",
-}
-_LLAMACPP_EXCLUDED = {"MllamaForConditionalGeneration", "Llama4ForConditionalGeneration", "ChatGLMModel"}
-
+# HuggingFace architectures each engine is known to serve (upstream's verified lists, March 2026). llama.cpp's list
+# is what its GGUF converter takes; it only matters for GGUF repositories, which are for llama.cpp alone.
 ARCHITECTURES: dict[str, frozenset[str]] = {
-    "vllm": frozenset(_COMMON | _VLLM_ONLY_OR_SHARED),
-    "sglang": frozenset(_COMMON | _SGLANG_EXTRA),
-    "trtllm": frozenset((_COMMON | _TRTLLM_EXTRA) - _TRTLLM_EXCLUDED),
-    "llamacpp": frozenset((_COMMON | _LLAMACPP_EXTRA) - _LLAMACPP_EXCLUDED),
+    "vllm": _names("""
+        AfmoeForCausalLM ArceeForCausalLM ArcticForCausalLM BaiChuanForCausalLM BaichuanForCausalLM
+        BailingMoeForCausalLM BailingMoeV2ForCausalLM BambaForCausalLM BloomForCausalLM ChatGLMForConditionalGeneration
+        ChatGLMModel Cohere2ForCausalLM Cohere2VisionForConditionalGeneration CohereForCausalLM DbrxForCausalLM
+        DeciLMForCausalLM DeepseekForCausalLM DeepseekV2ForCausalLM DeepseekV32ForCausalLM DeepseekV3ForCausalLM
+        DeepseekVLV2ForCausalLM Dots1ForCausalLM Ernie4_5ForCausalLM Ernie4_5_MoeForCausalLM Exaone4ForCausalLM
+        ExaoneForCausalLM ExaoneMoEForCausalLM FalconForCausalLM FalconH1ForCausalLM FalconMambaForCausalLM
+        GLM4VForCausalLM GPT2LMHeadModel GPTBigCodeForCausalLM GPTJForCausalLM GPTNeoForCausalLM GPTNeoXForCausalLM
+        Gemma2ForCausalLM Gemma3ForCausalLM Gemma3ForConditionalGeneration Gemma3nForCausalLM
+        Gemma3nForConditionalGeneration GemmaForCausalLM Glm4ForCausalLM Glm4MoeForCausalLM Glm4MoeLiteForCausalLM
+        GlmMoeDsaForCausalLM GptOssForCausalLM GraniteForCausalLM GraniteMoeForCausalLM GraniteMoeHybridForCausalLM
+        GraniteMoeSharedForCausalLM Grok1ForCausalLM Grok1ModelForCausalLM HunYuanDenseV1ForCausalLM
+        HunYuanMoEV1ForCausalLM InternLM2ForCausalLM InternLM3ForCausalLM InternLMForCausalLM InternVLChatModel
+        JambaForCausalLM KimiK25ForConditionalGeneration KimiLinearForCausalLM KimiVLForConditionalGeneration
+        LagunaForCausalLM Lfm2ForCausalLM Lfm2MoeForCausalLM Llama4ForCausalLM Llama4ForConditionalGeneration
+        LlamaForCausalLM LongcatFlashForCausalLM MPTForCausalLM MambaForCausalLM Mamba2ForCausalLM MiMoForCausalLM
+        MiMoV2FlashForCausalLM MiniCPM3ForCausalLM MiniCPMForCausalLM MiniMaxForCausalLM MiniMaxM2ForCausalLM
+        Ministral3ForCausalLM Mistral3ForConditionalGeneration MistralForCausalLM MistralLarge3ForCausalLM
+        MixtralForCausalLM MoonshotKimiaForCausalLM MptForCausalLM NemotronForCausalLM NemotronHForCausalLM
+        OPTForCausalLM Olmo2ForCausalLM Olmo3ForCausalLM OlmoForCausalLM OlmoeForCausalLM OrionForCausalLM
+        PersimmonForCausalLM Phi3ForCausalLM Phi4MMForCausalLM PhiForCausalLM PhiMoEForCausalLM Plamo2ForCausalLM
+        Plamo3ForCausalLM QWenLMHeadModel Qwen2ForCausalLM Qwen2MoeForCausalLM Qwen2_5_VLForConditionalGeneration
+        Qwen3ForCausalLM Qwen3MoeForCausalLM Qwen3NextForCausalLM Qwen3VLForConditionalGeneration
+        Qwen3VLMoeForConditionalGeneration Qwen3_5ForConditionalGeneration Qwen3_5MoeForConditionalGeneration
+        SarvamMLAForCausalLM SarvamMoEForCausalLM SeedOssForCausalLM SolarForCausalLM StableLmForCausalLM
+        Starcoder2ForCausalLM Step3p5ForCausalLM TeleChat2ForCausalLM TeleFLMForCausalLM XverseForCausalLM
+        Zamba2ForCausalLM
+    """),
+    "sglang": _names("""
+        AfmoeForCausalLM ArceeForCausalLM BaichuanForCausalLM BailingMoeForCausalLM BailingMoeV2ForCausalLM
+        ChatGLMModel Cohere2ForCausalLM CohereForCausalLM DbrxForCausalLM DeepseekV2ForCausalLM DeepseekV32ForCausalLM
+        DeepseekV3ForCausalLM Exaone4ForCausalLM ExaoneForCausalLM ExaoneMoEForCausalLM FalconH1ForCausalLM
+        GPT2LMHeadModel GPTBigCodeForCausalLM GPTJForCausalLM GPTNeoXForCausalLM Gemma2ForCausalLM Gemma3ForCausalLM
+        Gemma3ForConditionalGeneration Gemma3nForCausalLM GemmaForCausalLM Glm4ForCausalLM Glm4MoeForCausalLM
+        Glm4MoeLiteForCausalLM GlmMoeDsaForCausalLM GptOssForCausalLM GraniteForCausalLM GraniteMoeForCausalLM
+        GraniteMoeHybridForCausalLM Grok1ForCausalLM Grok1ModelForCausalLM HunYuanDenseV1ForCausalLM
+        HunYuanMoEV1ForCausalLM InternLM2ForCausalLM InternLM3ForCausalLM KimiK25ForConditionalGeneration
+        KimiLinearForCausalLM Lfm2ForCausalLM Llama4ForCausalLM LlamaForCausalLM LongcatFlashForCausalLM
+        MiMoForCausalLM MiMoV2FlashForCausalLM MiniCPM3ForCausalLM MiniCPMForCausalLM Ministral3ForCausalLM
+        Mistral3ForConditionalGeneration MistralForCausalLM MistralLarge3ForCausalLM MixtralForCausalLM
+        NemotronHForCausalLM OPTForCausalLM Olmo2ForCausalLM OlmoForCausalLM OlmoeForCausalLM OrionForCausalLM
+        PersimmonForCausalLM Phi3ForCausalLM Phi4MMForCausalLM PhiForCausalLM PhiMoEForCausalLM QWenLMHeadModel
+        Qwen2ForCausalLM Qwen2MoeForCausalLM Qwen3ForCausalLM Qwen3MoeForCausalLM Qwen3VLForConditionalGeneration
+        Qwen3_5ForConditionalGeneration Qwen3_5MoeForConditionalGeneration SarvamMLAForCausalLM SarvamMoEForCausalLM
+        SolarForCausalLM StableLmForCausalLM Starcoder2ForCausalLM Step3p5ForCausalLM TeleFLMForCausalLM
+        XverseForCausalLM
+    """),
+    "trtllm": _names("""
+        ArcticForCausalLM BaiChuanForCausalLM BaichuanForCausalLM BloomForCausalLM ChatGLMForCausalLM
+        ChatGLMForConditionalGeneration ChatGLMModel CohereForCausalLM DbrxForCausalLM DeciLMForCausalLM
+        DeepseekForCausalLM DeepseekV2ForCausalLM ExaoneForCausalLM FalconForCausalLM GPT2LMHeadModel
+        GPTBigCodeForCausalLM GPTJForCausalLM GPTNeoXForCausalLM GemmaForCausalLM GraniteForCausalLM
+        GraniteMoeForCausalLM Grok1ModelForCausalLM InternLM2ForCausalLM InternLMForCausalLM JAISLMHeadModel
+        LlamaForCausalLM MPTForCausalLM MambaForCausalLM MistralForCausalLM MixtralForCausalLM MptForCausalLM
+        NemotronForCausalLM OPTForCausalLM Phi3ForCausalLM Phi4MMForCausalLM PhiForCausalLM PhiMoEForCausalLM
+        QWenForCausalLM QWenLMHeadModel Qwen2ForCausalLM Qwen2MoeForCausalLM Qwen3ForCausalLM Qwen3MoeForCausalLM
+        RecurrentGemmaForCausalLM Starcoder2ForCausalLM
+    """),
+    "llamacpp": _names("""
+        AfmoeForCausalLM ArceeForCausalLM ArcticForCausalLM BaichuanForCausalLM BailingMoeForCausalLM BloomForCausalLM
+        ChatGLMModel Cohere2ForCausalLM CohereForCausalLM DbrxForCausalLM DeepseekForCausalLM DeepseekV2ForCausalLM
+        Dots1ForCausalLM Ernie4_5ForCausalLM Ernie4_5_MoeForCausalLM Exaone4ForCausalLM ExaoneForCausalLM
+        FalconForCausalLM FalconH1ForCausalLM GPT2LMHeadModel GPTNeoForCausalLM GPTNeoXForCausalLM Gemma2ForCausalLM
+        Gemma3ForCausalLM Gemma3nForCausalLM GemmaForCausalLM Glm4ForCausalLM Glm4MoeForCausalLM GptOssForCausalLM
+        GraniteForCausalLM GraniteMoeForCausalLM HunYuanDenseV1ForCausalLM HunYuanMoEV1ForCausalLM
+        InternLM2ForCausalLM InternLMForCausalLM JambaForCausalLM KimiLinearForCausalLM Lfm2ForCausalLM
+        Lfm2MoeForCausalLM Llama4ForCausalLM LlamaForCausalLM MPTForCausalLM MambaForCausalLM Mamba2ForCausalLM
+        MiMoV2FlashForCausalLM MiniCPM3ForCausalLM MiniCPMForCausalLM MiniMaxM2ForCausalLM
+        Mistral3ForConditionalGeneration MistralForCausalLM MixtralForCausalLM MptForCausalLM NemotronForCausalLM
+        NemotronHForCausalLM Olmo2ForCausalLM OlmoForCausalLM OlmoeForCausalLM Phi3ForCausalLM PhiForCausalLM
+        PhiMoEForCausalLM Plamo2ForCausalLM Plamo3ForCausalLM QWenLMHeadModel Qwen2ForCausalLM Qwen2MoeForCausalLM
+        Qwen3ForCausalLM Qwen3MoeForCausalLM SeedOssForCausalLM StableLmForCausalLM Starcoder2ForCausalLM
+        Step3p5ForCausalLM
+    """),
 }
 
-# The architecture a model id suggests when its config does not say; the first match wins.
+# The architecture a model id suggests when the Hub gives none (gated models without a token); the first match
+# wins, so the more specific names come first.
 ID_ARCHITECTURES = [(re.compile(p, re.I), a) for p, a in (
-    (r"llama[-_]?4", "Llama4ForCausalLM"), (r"llama[-_]?3|llama[-_]?2|llama", "LlamaForCausalLM"),
-    (r"mixtral", "MixtralForCausalLM"), (r"ministral", "Ministral3ForCausalLM"),
-    (r"mistral[-_]?large", "MistralLarge3ForCausalLM"), (r"mistral", "MistralForCausalLM"),
-    (r"qwen[-_]?3[._]5", "Qwen3_5ForConditionalGeneration"), (r"qwen[-_]?3.*moe|qwen[-_]?3.*-a\d+b", "Qwen3MoeForCausalLM"),
-    (r"qwen[-_]?3", "Qwen3ForCausalLM"), (r"qwen[-_]?2.*moe", "Qwen2MoeForCausalLM"), (r"qwen", "Qwen2ForCausalLM"),
-    (r"gemma[-_]?3n", "Gemma3nForConditionalGeneration"), (r"gemma[-_]?3", "Gemma3ForCausalLM"),
-    (r"gemma[-_]?2", "Gemma2ForCausalLM"), (r"gemma", "GemmaForCausalLM"), (r"phi[-_]?4", "Phi4MMForCausalLM"),
-    (r"phi[-_]?3", "Phi3ForCausalLM"), (r"phi", "PhiForCausalLM"), (r"kimi[-_]?k2", "KimiK25ForConditionalGeneration"),
-    (r"kimi", "KimiLinearForCausalLM"), (r"falcon[-_]?h", "FalconH1ForCausalLM"), (r"falcon", "FalconForCausalLM"),
-    (r"deepseek[-_]?v3|deepseek[-_]?r1", "DeepseekV3ForCausalLM"), (r"deepseek", "DeepseekV2ForCausalLM"),
-    (r"glm[-_]?4", "Glm4ForCausalLM"), (r"chatglm", "ChatGLMModel"), (r"nemotron", "NemotronForCausalLM"),
-    (r"granite", "GraniteForCausalLM"), (r"olmo[-_]?2", "Olmo2ForCausalLM"), (r"olmo", "OlmoForCausalLM"),
-    (r"internlm[-_]?3", "InternLM3ForCausalLM"), (r"internlm", "InternLM2ForCausalLM"),
-    (r"cohere[-_]?2|command[-_]?a", "Cohere2ForCausalLM"), (r"cohere|command[-_]?r", "CohereForCausalLM"),
-    (r"grok", "Grok1ForCausalLM"), (r"jamba", "JambaForCausalLM"), (r"minicpm", "MiniCPMForCausalLM"),
-    (r"exaone", "ExaoneForCausalLM"), (r"starcoder", "Starcoder2ForCausalLM"), (r"gpt[-_]?oss", "GptOssForCausalLM"),
+    (r"llama[-_]?4", "Llama4ForCausalLM"), (r"llama", "LlamaForCausalLM"),
+    (r"\bmixtral", "MixtralForCausalLM"), (r"\bministral", "Ministral3ForCausalLM"),
+    (r"\bmistral[-_]?large", "MistralLarge3ForCausalLM"), (r"\bmistral", "MistralForCausalLM"),
+    (r"\bqwen[-_.]?3[-_.]?5", "Qwen3_5ForConditionalGeneration"), (r"\bqwen[-_]?3.*moe", "Qwen3MoeForCausalLM"),
+    (r"\bqwen[-_]?3", "Qwen3ForCausalLM"), (r"\bqwen[-_]?2.*moe", "Qwen2MoeForCausalLM"),
+    (r"\bqwen", "Qwen2ForCausalLM"),
+    (r"\bgemma[-_]?3n", "Gemma3nForCausalLM"), (r"\bgemma[-_]?3", "Gemma3ForCausalLM"),
+    (r"\bgemma[-_]?2(?:-|$)|\bgemma2\b", "Gemma2ForCausalLM"), (r"\bgemma\b", "GemmaForCausalLM"),
+    (r"\bphi[-_]?4", "Phi4MMForCausalLM"), (r"\bphi[-_]?3", "Phi3ForCausalLM"), (r"\bphi", "PhiForCausalLM"),
+    (r"\bkimi[-_]?k2", "KimiK25ForConditionalGeneration"), (r"\bkimi", "KimiLinearForCausalLM"),
+    (r"\bfalcon[-_]?h", "FalconH1ForCausalLM"), (r"\bfalcon", "FalconForCausalLM"),
+    (r"\bdeepseek[-_]?v3", "DeepseekV3ForCausalLM"), (r"\bdeepseek", "DeepseekV2ForCausalLM"),
+    (r"\bglm[-_]?4", "Glm4ForCausalLM"), (r"\bchatglm", "ChatGLMModel"), (r"\bnemotron", "NemotronForCausalLM"),
+    (r"\bgranite", "GraniteForCausalLM"), (r"\bolmo[-_]?2", "Olmo2ForCausalLM"), (r"\bolmo", "OlmoForCausalLM"),
+    (r"\binternlm[-_]?3", "InternLM3ForCausalLM"), (r"\binternlm", "InternLM2ForCausalLM"),
+    (r"\bcohere[-_]?2", "Cohere2ForCausalLM"), (r"\bcohere\b|command[-_]?r", "CohereForCausalLM"),
+    (r"\bgrok", "Grok1ForCausalLM"), (r"\bjamba", "JambaForCausalLM"), (r"\bminicpm", "MiniCPMForCausalLM"),
+    (r"\bexaone", "ExaoneForCausalLM"), (r"\bstarcoder", "Starcoder2ForCausalLM"),
+    (r"\bgpt[-_]?oss", "GptOssForCausalLM"),
 )]
 
 PIPELINES = {"text-generation", "text2text-generation", "conversational", "image-text-to-text"}
@@ -148,12 +145,12 @@ def engines_for(architectures: list[str], gguf: bool) -> list[str]:
 
 
 def parameters_from_name(name: str) -> int | None:
-    """The parameter count a model's name gives (``8B``, ``0.6B``, ``135M``)."""
+    """The parameter count a model's name gives (``8B``, ``0.6B``, ``135M``): the first size in billions, else the
+    first in millions, when it is a plausible one."""
     for pattern, scale in ((PARAMS_B, 1e9), (PARAMS_M, 1e6)):
-        for found in pattern.finditer(name):
-            value = float(found.group(1))
-            if 0 < value < 10000:
-                return int(value * scale)
+        found = pattern.search(name)
+        if found and 0 < (value := float(found.group(1))) < 10000:
+            return round(value * scale)
     return None
 
 
@@ -191,8 +188,8 @@ def describe_model(model: dict[str, Any]) -> dict[str, Any]:
     architectures = [a for a in config.get("architectures") or [] if isinstance(a, str)]
     if not architectures and (inferred := infer_architecture(model_id)):
         architectures = [inferred]
-    library = model.get("library_name") or ""
-    pipeline = model.get("pipeline_tag")
+    library = model.get("library_name") if isinstance(model.get("library_name"), str) else ""
+    pipeline = model.get("pipeline_tag") if isinstance(model.get("pipeline_tag"), str) else ""
     gguf = library == "gguf" or "gguf" in model_id.lower()
     engines = engines_for(architectures, gguf)
     compatible = bool(engines) and (
@@ -210,12 +207,12 @@ def describe_model(model: dict[str, Any]) -> dict[str, Any]:
         else:
             reason = f'Architecture "{architectures[0]}" is not supported by any engine'
     parameters = _parameter_count(model)
-    author, _, name = model_id.partition("/")
+    author, *rest = model_id.split("/")
     gated = model.get("gated")
     out: dict[str, Any] = {
-        "id": model_id, "author": author if name else "unknown", "name": name or model_id,
+        "id": model_id, "author": author or "unknown", "name": "/".join(rest) or model_id,
         "downloads": model.get("downloads") or 0, "likes": model.get("likes") or 0, "pipelineTag": pipeline,
-        "libraryName": library or None, "architectures": architectures,
+        "libraryName": library, "architectures": architectures,
         "gated": gated is True or gated in ("auto", "manual"), "parameterCount": parameters,
         "supportedEngines": engines, "compatible": compatible,
     }

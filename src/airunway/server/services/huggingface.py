@@ -118,8 +118,12 @@ async def gguf_files(repo_id: str, token: str | None = None) -> list[str]:
     answer = await _get(f"/api/models/{repo_path(repo_id)}", token)
     if answer.status_code != 200:
         raise HubError(f"Failed to fetch model files: {answer.status_code} {answer.reason_phrase}", answer.status_code)
-    siblings = (answer.json() or {}).get("siblings") or []
-    return sorted(s["rfilename"] for s in siblings if isinstance(s, dict) and isinstance(s.get("rfilename"), str)
+    try:
+        body = answer.json()
+    except ValueError:
+        raise HubError("Failed to fetch model files: the answer is not JSON", 502) from None
+    siblings = body.get("siblings") if isinstance(body, dict) else None
+    return sorted(s["rfilename"] for s in siblings or [] if isinstance(s, dict) and isinstance(s.get("rfilename"), str)
                   and s["rfilename"].lower().endswith(".gguf"))
 
 

@@ -2,8 +2,9 @@
 
 :meth:`Sessions.start` makes a verifier (32 random bytes, base64url) and its S256 challenge, and a random state; the
 verifier and the redirect address stay here, keyed by the state, for at most 10 minutes. The browser comes back with
-a code and the state; :meth:`Sessions.take` hands out the session once: a state that was used, expired, or failed
-too often is refused, so a code cannot be exchanged twice through the dashboard.
+a code and the state; :meth:`Sessions.exchange` takes the session out before it calls the Hub: a state that was
+used (or is in use), expired, or failed too often is refused, so a code cannot be exchanged twice through the
+dashboard.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ DEFAULT_CLIENT_ID = "e05817a1-7053-4b9e-b292-29cd219fccf8"
 SCOPES = ("openid", "profile", "read-repos")
 LIFETIME = 600.0
 MAX_FAILURES = 3
+MAX_PENDING = 1000
+
+
+def clock() -> float:
+    return time.monotonic()
 
 
 def client_id() -> str:
@@ -45,21 +51,26 @@ def challenge(verifier: str) -> str:
 class Session:
     verifier: str
     redirect_uri: str
-    created: float = field(default_factory=time.monotonic)
+    created: float = field(default_factory=lambda: clock())
     failures: int = 0
 
 
 class Sessions:
+    """Sign-ins under way, by state. At most :data:`MAX_PENDING` are kept (the oldest dropped first), so a flood of
+    ``start`` calls to this public endpoint cannot exhaust memory."""
+
     def __init__(self) -> None:
         self.pending: dict[str, Session] = {}
 
     def _sweep(self) -> None:
-        now = time.monotonic()
+        now = clock()
         for state in [s for s, session in self.pending.items() if now - session.created > LIFETIME]:
             del self.pending[state]
 
     def start(self, redirect_uri: str) -> dict:
         self._sweep()
+        while len(self.pending) >= MAX_PENDING:
+            del self.pending[next(iter(self.pending))]
         verifier = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
         state = str(uuid.uuid4())
         self.pending[state] = Session(verifier, redirect_uri)
@@ -69,20 +80,19 @@ class Sessions:
         return {"authorizationUrl": f"{authorize_url()}?{query}", "state": state}
 
     async def exchange(self, code: str, state: str) -> dict:
-        """The token and user for a code of a pending sign-in. ``KeyError``: no such sign-in (or it expired or was
-        used); ``ValueError``: the Hub refused (the sign-in stays open for another try, up to three)."""
+        """The token and user for a code of a pending sign-in. ``KeyError``: no such sign-in (or it expired, was used,
+        or is being exchanged right now); ``ValueError``: the Hub refused (the sign-in stays open for another try, up
+        to three)."""
         self._sweep()
-        session = self.pending.get(state)
-        if session is None:
-            raise KeyError(state)
+        # Taken out before the first await: two requests racing with one state cannot both exchange it.
+        session = self.pending.pop(state)
         try:
             result = await complete(code, session.verifier, session.redirect_uri)
         except ValueError:
             session.failures += 1
-            if session.failures >= MAX_FAILURES:
-                self.pending.pop(state, None)
+            if session.failures < MAX_FAILURES and clock() - session.created <= LIFETIME:
+                self.pending[state] = session
             raise
-        self.pending.pop(state, None)
         return result
 
 

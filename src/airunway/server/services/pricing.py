@@ -87,7 +87,8 @@ cache = PriceCache()
 
 
 def _chosen(items: list[dict]) -> dict | None:
-    hourly = [i for i in items if i.get("unitOfMeasure") == "1 Hour"]
+    hourly = [i for i in items if i.get("unitOfMeasure") == "1 Hour" and isinstance(i.get("retailPrice"), (int, float))
+              and not isinstance(i.get("retailPrice"), bool)]
     for item in hourly:
         product, meter = str(item.get("productName") or ""), str(item.get("meterName") or "")
         if "Virtual Machines" in product and "Windows" not in product and "Low Priority" not in meter \
