@@ -39,3 +39,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "sandbox" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """The HuggingFace Hub stand-in on 127.0.0.1 (tests/hub.py), as the dashboard's HF_ENDPOINT."""
+    from hub import Hub
+
+    stand_in = Hub()
+    monkeypatch.setenv("HF_ENDPOINT", stand_in.url)
+    try:
+        yield stand_in
+    finally:
+        stand_in.close()

@@ -250,3 +250,13 @@ class DashboardAPI:
         await self.http.aclose()
         await self._lifespan.__aexit__(None, None, None)
         await self.kube.close()
+
+
+def in_process_api(settings):
+    """An HTTP client to the dashboard app in-process, without a cluster (for endpoints that need none):
+    ``async with in_process_api(Settings(...)) as api: await api.get("/api/...")``."""
+    import httpx
+
+    from airunway.server.app import create_app
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://d.test")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import sys
 import textwrap
 
-import httpx
 import pytest
 
-from airunway.server.app import Settings, create_app
+from airunway.server.app import Settings
 from airunway.server.services.aiconfigurator import friendly_error, normalize_gpu_type
+from support import in_process_api
 
 CLI = textwrap.dedent('''\
     #!PYTHON
@@ -48,9 +48,8 @@ def cli(tmp_path, monkeypatch):
     return tmp_path / "home" / ".airunway"
 
 
-def _api(in_cluster: bool = False) -> httpx.AsyncClient:
-    app = create_app(Settings(auth_enabled=False, in_cluster=in_cluster))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d.test")
+def _api(in_cluster: bool = False):
+    return in_process_api(Settings(auth_enabled=False, in_cluster=in_cluster))
 
 
 async def test_analysis_with_the_cli(cli):

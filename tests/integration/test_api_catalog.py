@@ -10,25 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from airunway.server.app import Settings, create_app
+from airunway.server.app import Settings
 from airunway.server.services import huggingface
-from hub import Hub
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    stand_in = Hub()
-    monkeypatch.setenv("HF_ENDPOINT", stand_in.url)
-    try:
-        yield stand_in
-    finally:
-        stand_in.close()
+from support import in_process_api
 
 
 @pytest.fixture
 async def api():
-    app = create_app(Settings(auth_enabled=False))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d.test") as client:
+    async with in_process_api(Settings(auth_enabled=False)) as client:
         yield client
 
 

@@ -5,30 +5,23 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
-from airunway.server.app import Settings, create_app
-from hub import USER, Hub
+from airunway.server.app import Settings
+from hub import USER
+from support import in_process_api
 
 REDIRECT = "http://127.0.0.1:3001/oauth/callback"
 
 
-@pytest.fixture
-def hub(monkeypatch):
-    stand_in = Hub()
-    monkeypatch.setenv("HF_ENDPOINT", stand_in.url)
+@pytest.fixture(autouse=True)
+def client_id(monkeypatch):
     monkeypatch.setenv("HF_CLIENT_ID", "airunway-test-client")
-    try:
-        yield stand_in
-    finally:
-        stand_in.close()
 
 
 @pytest.fixture
 async def api():
-    app = create_app(Settings(auth_enabled=True))  # the OAuth paths are public
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d.test") as client:
+    async with in_process_api(Settings(auth_enabled=True)) as client:  # the OAuth paths are public
         yield client
 
 

@@ -4,12 +4,12 @@ references outside the site refused."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from airunway.server.app import Settings, create_app
+from airunway.server.app import Settings
 from airunway.server.services import vllm_recipes
 from standins import RecipesSite, serve
+from support import in_process_api
 
 @pytest.fixture
 def site(monkeypatch):
@@ -24,8 +24,7 @@ def site(monkeypatch):
 
 @pytest.fixture
 async def api():
-    app = create_app(Settings(auth_enabled=False))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d.test") as client:
+    async with in_process_api(Settings(auth_enabled=False)) as client:
         yield client
 
 
