@@ -72,7 +72,7 @@ def free_port() -> int:
 
 def install_providers(sandbox: Sandbox) -> None:
     """The five shipped InferenceProviderConfigs, marked ready as their provider controllers would."""
-    folder = resources.files("airunway.controller") / "default_providers"
+    folder = resources.files("airunway.policy") / "default_providers"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml"):
             continue

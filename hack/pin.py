@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the Go modules under hack/ from the pins in src/airunway/sandbox/versions.py.
+"""Regenerate the Go modules under hack/ from the pins in src/airunway/versions.py.
 
     python hack/pin.py
 
@@ -19,7 +19,7 @@ from pathlib import Path
 HACK = Path(__file__).resolve().parent
 sys.path.insert(0, str(HACK.parent / "src"))
 
-from airunway.sandbox import versions  # noqa: E402
+from airunway import versions  # noqa: E402
 
 
 def go(*args: str, cwd: Path) -> str:

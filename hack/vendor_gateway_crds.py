@@ -2,7 +2,7 @@
 
 The dashboard installs them on request (``POST /api/installation/gateway/install-crds``) without downloading
 anything at run time, so the package carries them, gzipped, read from the upstream Go modules pinned in
-``src/airunway/sandbox/versions.py``. A unit test checks the files still match the pins.
+``src/airunway/versions.py``. A unit test checks the files still match the pins.
 
     .venv/bin/python hack/vendor_gateway_crds.py
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from airunway.api.gateway_crds import FOLDER, bundle_name, render
 from airunway.sandbox.upstream_crds import module_crd_documents
-from airunway.sandbox.versions import GATEWAY_CRD_MODULES
+from airunway.versions import GATEWAY_CRD_MODULES
 
 
 def main() -> None:

@@ -164,8 +164,9 @@ def controller(
     """
     import asyncio
 
-    from airunway.controller.app import ControllerOptions, OptionsError, run
+    from airunway.controller.app import run
     from airunway.controller.migration import MigrationFailed
+    from airunway.controller.options import ControllerOptions, OptionsError
     from airunway.kube import ConfigError, LeaderElectionLost, configure_logging
 
     configure_logging(zap_log_level, "text" if zap_encoder == "console" else "json")
@@ -297,7 +298,7 @@ def render(
     provider was or was not chosen. Exits 1 when the webhook would refuse it or no engine or provider fits,
     2 when a file cannot be read.
     """
-    from airunway.controller import render as rendering
+    from airunway.policy import render as rendering
 
     if output not in (None, "yaml", "json"):
         err.print(f"[red]error:[/red] --output must be yaml or json, not {output!r}")

@@ -10,14 +10,14 @@ import asyncio
 
 import pytest
 import yaml
+from support import ControllerProcess, DashboardAPI, eventually, kget
+from test_gateway import GATEWAY_ADDRESS, get, running_model
+from workload import installed_providers
 
 from airunway.api.crds import crd_documents
 from airunway.sandbox.cluster import Sandbox
 from airunway.sandbox.upstream_crds import module_crd_documents, standin_crd_documents
-from airunway.sandbox.versions import KUBERAY_CRDS
-from support import ControllerProcess, DashboardAPI, eventually, kget
-from test_gateway import GATEWAY_ADDRESS, get, running_model
-from workload import installed_providers
+from airunway.versions import KUBERAY_CRDS
 
 
 def crds_without_gateway() -> list[dict]:

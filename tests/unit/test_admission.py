@@ -10,17 +10,16 @@ import pytest
 import yaml
 
 from airunway.api import InferenceProviderConfig
-from airunway.controller.admission import (
+from airunway.policy.defaulting import default
+from airunway.policy.fielderrors import ErrorType, aggregate_message
+from airunway.policy.overrides import SECURITY_OVERRIDE_KEYS, validate_overrides
+from airunway.policy.render import default_provider_configs
+from airunway.policy.validation import (
     ProviderLookupError,
-    SECURITY_OVERRIDE_KEYS,
-    default,
     denial_status,
     validate_create,
-    validate_overrides,
     validate_update,
 )
-from airunway.controller.fielderrors import ErrorType, aggregate_message
-from airunway.controller.render import default_provider_configs
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

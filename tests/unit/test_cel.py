@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airunway.api import ModelDeployment
-from airunway.controller.cel import (
+from airunway.policy.cel import (
     CelCompileError,
     cel_spec_input,
     compile_condition,
@@ -13,7 +13,7 @@ from airunway.controller.cel import (
     evaluate_condition,
     to_cel_value,
 )
-from airunway.controller.render import default_provider_configs
+from airunway.policy.render import default_provider_configs
 
 
 def spec_of(spec: dict) -> ModelDeployment:

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airunway.cli import app
-from airunway.controller.app import ControllerOptions, OptionsError
+from airunway.controller.options import ControllerOptions, OptionsError
 
 
 def run(*args: str, env: dict[str, str] | None = None):

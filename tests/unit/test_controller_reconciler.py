@@ -7,12 +7,16 @@ import copy
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
+from support import DATA
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.controller.metrics import DeploymentMetrics
-from airunway.controller.reconciler import ModelDeploymentReconciler, merge_patch, provider_config_changed
+from airunway.controller.reconciler import (
+    ModelDeploymentReconciler,
+    provider_config_changed,
+)
+from airunway.dicts import merge_patch
 from airunway.kube.resources import Key
-from support import DATA
 
 
 class MemoryCache:

@@ -8,13 +8,12 @@ from importlib import resources
 
 import pytest
 import yaml
+from support import DATA
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.providers.dynamo.reconciler import compatibility_problem
 from airunway.providers.dynamo.status import dgd_status
 from airunway.providers.dynamo.transform import sanitize_label, transform
-from support import DATA
-
 
 dynamo_config = importlib.import_module("airunway.providers.dynamo.config")  # the package's config() hides it
 
@@ -32,7 +31,7 @@ def services_of(md, raw) -> dict:
 
 
 def test_registered_config_equals_the_shipped_copy():
-    shipped = yaml.safe_load((resources.files("airunway.controller") / "default_providers" / "dynamo.yaml").read_text())
+    shipped = yaml.safe_load((resources.files("airunway.policy") / "default_providers" / "dynamo.yaml").read_text())
     assert dynamo_config.spec() == shipped["spec"]
 
 

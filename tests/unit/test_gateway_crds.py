@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airunway.api import gateway_crds
 from airunway.sandbox.upstream_crds import module_crd_documents
-from airunway.sandbox.versions import GATEWAY_CRD_MODULES
+from airunway.versions import GATEWAY_CRD_MODULES
 
 
 def test_shipped_crds_match_the_pinned_modules():

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from airunway.controller.gateway import objects
 from airunway.controller.gateway.detector import Detector
+from airunway.policy import gateway as objects
 
 MD = {
     "apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",

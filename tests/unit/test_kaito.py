@@ -25,7 +25,7 @@ def deployment(**spec) -> tuple[ModelDeployment, dict]:
 
 
 def test_registered_config_equals_the_shipped_copy():
-    shipped = yaml.safe_load((resources.files("airunway.controller") / "default_providers" / "kaito.yaml").read_text())
+    shipped = yaml.safe_load((resources.files("airunway.policy") / "default_providers" / "kaito.yaml").read_text())
     assert kaito_config.spec() == shipped["spec"]
 
 

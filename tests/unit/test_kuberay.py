@@ -20,7 +20,12 @@ from airunway.providers.framework import provider_version
 from airunway.providers.kuberay import KubeRayReconciler, build, config
 from airunway.providers.kuberay.config import rayservice_crd_served
 from airunway.providers.kuberay.reconciler import compatibility_problem, config_changed
-from airunway.providers.kuberay.status import error_message, is_ready, string_value, translate
+from airunway.providers.kuberay.status import (
+    error_message,
+    is_ready,
+    string_value,
+    translate,
+)
 from airunway.providers.kuberay.transform import (
     DEFAULT_IMAGE,
     engine_args,
@@ -59,7 +64,7 @@ def env_of(container: dict) -> dict:
 
 def test_config_spec_matches_the_shipped_copy():
     shipped = yaml.safe_load(
-        (resources.files("airunway.controller") / "default_providers" / "kuberay.yaml").read_text(encoding="utf-8"))
+        (resources.files("airunway.policy") / "default_providers" / "kuberay.yaml").read_text(encoding="utf-8"))
     cfg = config()
     assert cfg.name == "kuberay" == shipped["metadata"]["name"]
     assert cfg.spec == shipped["spec"]

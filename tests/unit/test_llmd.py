@@ -53,7 +53,7 @@ def container_of(obj: dict) -> dict:
 
 def test_config_spec_matches_the_shipped_copy():
     shipped = yaml.safe_load(
-        (resources.files("airunway.controller") / "default_providers" / "llmd.yaml").read_text(encoding="utf-8"))
+        (resources.files("airunway.policy") / "default_providers" / "llmd.yaml").read_text(encoding="utf-8"))
     cfg = config()
     assert cfg.name == "llmd" == shipped["metadata"]["name"]
     assert cfg.spec == shipped["spec"]

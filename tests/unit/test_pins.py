@@ -1,4 +1,4 @@
-"""The Go modules under hack/ must match the pins in airunway.sandbox.versions."""
+"""The Go modules under hack/ must match the pins in airunway.versions."""
 
 from __future__ import annotations
 

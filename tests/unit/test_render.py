@@ -11,7 +11,11 @@ from typer.testing import CliRunner
 
 from airunway.api import InferenceProviderConfig
 from airunway.cli import app
-from airunway.controller.render import default_provider_configs, read_model_deployment, render
+from airunway.policy.render import (
+    default_provider_configs,
+    read_model_deployment,
+    render,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 EXAMPLES = DATA / "modeldeployments"

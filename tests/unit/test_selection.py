@@ -8,10 +8,13 @@ import copy
 import pytest
 
 from airunway.api import InferenceProviderConfig, ModelDeployment
-from airunway.controller.admission import default
-from airunway.controller.compatibility import CompatibilityKind, check_provider_compatibility
-from airunway.controller.render import default_provider_configs
-from airunway.controller.selection import (
+from airunway.policy.compatibility import (
+    CompatibilityKind,
+    check_provider_compatibility,
+)
+from airunway.policy.defaulting import default
+from airunway.policy.render import default_provider_configs
+from airunway.policy.selection import (
     NO_COMPATIBLE_PROVIDER,
     NO_HEALTHY_PROVIDERS,
     NO_PROVIDERS_REGISTERED,
@@ -21,7 +24,7 @@ from airunway.controller.selection import (
     select_engine,
     select_provider,
 )
-from airunway.controller.validation import validate_spec
+from airunway.policy.validation import validate_spec
 
 SHIPPED = default_provider_configs()
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airunway.sandbox import upstream_crds, versions
+from airunway import versions
+from airunway.sandbox import upstream_crds
 from airunway.sandbox.upstream_crds import STAND_IN_ANNOTATION, UpstreamCRDError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "upstream"

@@ -9,6 +9,7 @@ from importlib import resources
 
 import pytest
 import yaml
+from registry import Registry
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.providerconfig import InferenceProviderConfig
@@ -18,8 +19,8 @@ from airunway.providers.vllm import build, config, registry_endpoints
 from airunway.providers.vllm.config import DEFAULT_IMAGE
 from airunway.providers.vllm.image import (
     RegistryResolver,
-    ResolveError,
     Resolved,
+    ResolveError,
     age_of,
     parse,
     resolve_image_status,
@@ -27,7 +28,6 @@ from airunway.providers.vllm.image import (
 )
 from airunway.providers.vllm.reconciler import VLLMReconciler, compatibility_problem
 from airunway.providers.vllm.transform import transform
-from registry import Registry
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -66,7 +66,7 @@ def conditions(md: ModelDeployment) -> dict:
 
 def test_config_spec_matches_the_shipped_copy():
     shipped = yaml.safe_load(
-        (resources.files("airunway.controller") / "default_providers" / "vllm.yaml").read_text(encoding="utf-8"))
+        (resources.files("airunway.policy") / "default_providers" / "vllm.yaml").read_text(encoding="utf-8"))
     cfg = config()
     assert cfg.name == "vllm" == shipped["metadata"]["name"]
     assert cfg.spec == shipped["spec"]

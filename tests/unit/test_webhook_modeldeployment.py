@@ -176,7 +176,8 @@ async def test_provider_config_lookup_outcomes():
 
 @pytest.mark.parametrize("enabled,rotation", [(True, True), (True, False), (False, True)])
 def test_the_controller_serves_webhooks_only_when_enabled(tmp_path, enabled, rotation):
-    from airunway.controller.app import ControllerOptions, build_manager
+    from airunway.controller.app import build_manager
+    from airunway.controller.options import ControllerOptions
 
     options = ControllerOptions(pod_namespace="ns", webhook_cert_dir=tmp_path / "certs", enable_webhooks=enabled,
                                 disable_cert_rotation=not rotation, webhook_extra_hosts=["127.0.0.1"])

@@ -1,4 +1,4 @@
-"""The core controller process: options, manager set-up, and run.
+"""The core controller process: manager set-up and run (its options are in :mod:`airunway.controller.options`).
 
 ``airunway controller`` parses its flags into :class:`ControllerOptions` and calls :func:`run`. The order of
 start-up follows upstream: the ModelDeployment reconciler, then the admission webhooks (with the serving
@@ -8,84 +8,19 @@ certificate bootstrapped and rotated in-process), then the health checks, then t
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.controller.gateway import Detector, GatewayIntegration, GatewaySettings
-from airunway.controller.gateway.detector import NEGATIVE_RECHECK_SECONDS
 from airunway.controller.metrics import default_metrics
 from airunway.controller.migration import migration_runnable
+from airunway.controller.options import ControllerOptions
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
-from airunway.controller.webhook import MUTATING_CONFIGURATION, VALIDATING_CONFIGURATION, install_webhooks
+from airunway.controller.webhook import install_webhooks
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
-from airunway.kube.manager import Manager, ManagerOptions
+from airunway.kube.manager import Manager
 
 log = logging.getLogger("airunway.controller")
-
-LEADER_ELECTION_ID = "2038fe6a.airunway.ai"
-DEFAULT_CERT_DIR = Path("/tmp/k8s-webhook-server/serving-certs")
-DEFAULT_CERT_SERVICE_NAME = "airunway-webhook-service"
-
-
-class OptionsError(ValueError):
-    """The flags or environment do not make a runnable controller; the message says which and how to fix it."""
-
-
-@dataclass
-class ControllerOptions(ManagerOptions):
-    """The controller's settings, with upstream's flag defaults."""
-
-    leader_election_id: str = LEADER_ELECTION_ID
-    enable_http2: bool = False
-    enable_provider_selector: bool = True
-    enable_webhooks: bool = True
-    webhook_port: int = 9443
-    webhook_host: str = ""
-    webhook_cert_dir: Path = DEFAULT_CERT_DIR
-    webhook_extra_hosts: list[str] = field(default_factory=list)
-    disable_cert_rotation: bool = False
-    cert_service_name: str = DEFAULT_CERT_SERVICE_NAME
-    validating_webhook_configuration: str = VALIDATING_CONFIGURATION
-    mutating_webhook_configuration: str = MUTATING_CONFIGURATION
-    pod_namespace: str = ""
-    gateway_name: str = ""
-    gateway_namespace: str = ""
-    epp_service_port: int = 9002
-    epp_image: str = ""
-    patch_gateway_allowed_routes: bool = True
-    gateway_detection_interval: float = NEGATIVE_RECHECK_SECONDS
-
-    @classmethod
-    def from_environment(cls, **values: object) -> "ControllerOptions":
-        """Options from flags (``values``) and the environment: ENABLE_WEBHOOKS=false, POD_NAMESPACE."""
-        options = cls(**values)  # type: ignore[arg-type]
-        options.enable_webhooks = os.environ.get("ENABLE_WEBHOOKS", "").strip().lower() != "false"
-        options.pod_namespace = os.environ.get("POD_NAMESPACE", "").strip()
-        return options
-
-    def check(self) -> None:
-        """Raise :class:`OptionsError` for settings that cannot work together."""
-        if bool(self.gateway_name) != bool(self.gateway_namespace):
-            raise OptionsError(
-                "--gateway-name and --gateway-namespace must be set together (both or neither); "
-                f"got --gateway-name={self.gateway_name!r} --gateway-namespace={self.gateway_namespace!r}"
-            )
-        if self.enable_webhooks and not self.disable_cert_rotation and not self.pod_namespace:
-            raise OptionsError(
-                "POD_NAMESPACE must be set when webhook certificate rotation is enabled (it names the namespace "
-                "of the certificate Secret and the webhook Service); set it, pass --disable-cert-rotation, or "
-                "set ENABLE_WEBHOOKS=false"
-            )
-        if self.max_concurrent_reconciles < 1:
-            raise OptionsError(f"--max-concurrent-reconciles must be 1 or more, got {self.max_concurrent_reconciles}")
-        if self.leader_elect and not (self.lease_duration > self.renew_deadline > self.retry_period > 0):
-            raise OptionsError(
-                "leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > "
-                "--leader-elect-retry-period > 0"
-            )
 
 
 def build_manager(

@@ -18,9 +18,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from airunway.api.modeldeployment import DeploymentPhase, ModelDeployment
-from airunway.controller.selection import EXPLICIT_PROVIDER_REASON
 from airunway.kube import metrics as runtime_metrics
 from airunway.kube.resources import Key
+from airunway.policy.selection import EXPLICIT_PROVIDER_REASON
 
 PHASES = tuple(phase.value for phase in DeploymentPhase)
 ERROR_TYPES = ("validation", "engine_selection", "provider_selection", "gateway", "provider_change")

@@ -34,26 +34,36 @@ from airunway.api.constants import (
     message_engine_auto_selected,
     message_provider_auto_selected,
 )
-from airunway.api.modeldeployment import DeploymentPhase, ImageStatus, ModelDeployment, ProviderStatus
+from airunway.api.modeldeployment import (
+    DeploymentPhase,
+    ImageStatus,
+    ModelDeployment,
+    ProviderStatus,
+)
 from airunway.api.providerconfig import InferenceProviderConfig
-from airunway.api.resources import GATEWAYS, INFERENCE_POOLS, INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
-from airunway.controller.admission import get_path, schema_errors
-from airunway.controller.fielderrors import aggregate_message
+from airunway.api.resources import (
+    GATEWAYS,
+    INFERENCE_POOLS,
+    INFERENCE_PROVIDER_CONFIGS,
+    MODEL_DEPLOYMENTS,
+)
 from airunway.controller.gateway import GatewayIntegration, GatewayStepError
 from airunway.controller.gateway.integration import gateway_explicitly
 from airunway.controller.metrics import DeploymentMetrics
-from airunway.controller.selection import (
+from airunway.dicts import get_path, merge_patch
+from airunway.kube.client import Client
+from airunway.kube.controller import Controller, Predicate
+from airunway.kube.errors import ApiError, NotFound
+from airunway.kube.informer import Cache, CacheNotSynced
+from airunway.kube.resources import Key
+from airunway.policy.fielderrors import aggregate_message
+from airunway.policy.selection import (
     EXPLICIT_PROVIDER_REASON,
     provider_change_error,
     select_engine,
     select_provider,
 )
-from airunway.controller.validation import validate_spec
-from airunway.kube.controller import Controller, Predicate
-from airunway.kube.informer import Cache, CacheNotSynced
-from airunway.kube.client import Client
-from airunway.kube.errors import ApiError, NotFound
-from airunway.kube.resources import Key
+from airunway.policy.validation import schema_errors, validate_spec
 
 log = logging.getLogger("airunway.controller")
 
@@ -362,25 +372,6 @@ def gateway_changed() -> Predicate:
                 or get_path(old, "status", "addresses") != get_path(new, "status", "addresses"))
 
     return Predicate(update=update)
-
-
-def merge_patch(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON merge patch (RFC 7386) turning ``before`` into ``after``: only what changed; None deletes."""
-    patch: dict[str, Any] = {}
-    for key, value in after.items():
-        old = before.get(key)
-        if old == value and key in before:
-            continue
-        if isinstance(old, Mapping) and isinstance(value, Mapping):
-            nested = merge_patch(old, value)
-            if nested:
-                patch[key] = nested
-        else:
-            patch[key] = value
-    for key in before:
-        if key not in after:
-            patch[key] = None
-    return patch
 
 
 def _selected_provider(md: ModelDeployment) -> str:

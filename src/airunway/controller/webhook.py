@@ -1,9 +1,9 @@
 """The ModelDeployment admission webhooks of the core controller, served over HTTPS by the controller process.
 
 * ``/mutate-airunway-ai-v1alpha1-modeldeployment`` (webhook ``mmodeldeployment-v1alpha1.kb.io``): the defaults of
-  :func:`airunway.controller.admission.default`, answered as a JSON Patch;
+  :func:`airunway.policy.defaulting.default`, answered as a JSON Patch;
 * ``/validate-airunway-ai-v1alpha1-modeldeployment`` (webhook ``vmodeldeployment-v1alpha1.kb.io``): the errors
-  and warnings of :func:`~airunway.controller.admission.validate_create` / ``validate_update``; deletions pass.
+  and warnings of :func:`~airunway.policy.validation.validate_create` / ``validate_update``; deletions pass.
 
 The validator reads the InferenceProviderConfig a deployment names from the manager's cache and, when the cache
 does not have it (yet), from the API server, as upstream does with its uncached reader.
@@ -15,17 +15,11 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
-from airunway.controller.admission import (
-    ProviderLookupError,
-    default,
-    denial_status,
-    get_path,
-    validate_create,
-    validate_update,
-)
+from airunway.controller.options import ControllerOptions
+from airunway.dicts import get_path
 from airunway.kube.certs import (
     MUTATING_WEBHOOK_CONFIGURATIONS,
     VALIDATING_WEBHOOK_CONFIGURATIONS,
@@ -49,9 +43,13 @@ from airunway.kube.webhook import (
     mutating,
     validating,
 )
-
-if TYPE_CHECKING:
-    from airunway.controller.app import ControllerOptions
+from airunway.policy.defaulting import default
+from airunway.policy.validation import (
+    ProviderLookupError,
+    denial_status,
+    validate_create,
+    validate_update,
+)
 
 log = logging.getLogger("airunway.controller.webhook")
 
@@ -59,8 +57,6 @@ MUTATE_PATH = "/mutate-airunway-ai-v1alpha1-modeldeployment"
 VALIDATE_PATH = "/validate-airunway-ai-v1alpha1-modeldeployment"
 MUTATING_WEBHOOK_NAME = "mmodeldeployment-v1alpha1.kb.io"
 VALIDATING_WEBHOOK_NAME = "vmodeldeployment-v1alpha1.kb.io"
-MUTATING_CONFIGURATION = "airunway-mutating-webhook-configuration"
-VALIDATING_CONFIGURATION = "airunway-validating-webhook-configuration"
 CERT_SECRET_NAME = "airunway-webhook-server-cert"
 CA_NAME = "airunway-ca"
 CA_ORGANIZATION = "airunway"

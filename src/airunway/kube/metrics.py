@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable, Protocol
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
-
-if TYPE_CHECKING:
-    from airunway.kube.workqueue import WorkQueue
 
 # Like the Go client: no `_created` series beside every counter and histogram.
 prometheus_client.disable_created_metrics()
@@ -86,11 +83,19 @@ leader_election_master_status = Gauge(
 )
 
 
+class InFlightSource(Protocol):
+    """What the in-flight gauges read of a work queue (kept as a protocol so this module imports no queue)."""
+
+    name: str
+
+    def processing_since(self) -> list[float]: ...
+
+
 class _InFlightCollector:
     """Scrape-time gauges over the items queues are processing right now."""
 
     def __init__(self) -> None:
-        self.queues: "weakref.WeakSet[WorkQueue]" = weakref.WeakSet()
+        self.queues: "weakref.WeakSet[InFlightSource]" = weakref.WeakSet()
 
     def describe(self) -> Iterable:
         return []

@@ -35,10 +35,18 @@ from pydantic import ValidationError
 
 from airunway.api.common import now
 from airunway.api.constants import ANNOTATION_RECONCILE_PAUSED, ConditionType, Reason
-from airunway.api.modeldeployment import DeploymentPhase, EndpointStatus, ModelDeployment, ReplicaStatus
-from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS, owner_reference  # noqa: F401 - re-exported for providers
-from airunway.controller.admission import get_path
-from airunway.controller.reconciler import merge_patch
+from airunway.api.modeldeployment import (
+    DeploymentPhase,
+    EndpointStatus,
+    ModelDeployment,
+    ReplicaStatus,
+)
+from airunway.api.resources import (  # noqa: F401 - re-exported for providers
+    INFERENCE_PROVIDER_CONFIGS,
+    MODEL_DEPLOYMENTS,
+    owner_reference,
+)
+from airunway.dicts import deep_merge, get_path, merge_patch
 from airunway.kube.client import Client
 from airunway.kube.controller import Controller, Predicate, Result
 from airunway.kube.errors import Conflict, NotFound
@@ -102,16 +110,6 @@ def describe_owners(obj: Mapping[str, Any]) -> str:
     if not refs:
         return "no owner references"
     return ", ".join(f"owned by {r.get('kind')}/{r.get('name')} (uid {r.get('uid')})" for r in refs)
-
-
-def deep_merge(base: Any, overlay: Any) -> Any:
-    """``overlay`` merged into ``base``: maps merge recursively, anything else (lists included) replaces."""
-    if isinstance(base, Mapping) and isinstance(overlay, Mapping):
-        merged = dict(base)
-        for key, value in overlay.items():
-            merged[key] = deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
-        return merged
-    return copy.deepcopy(overlay)
 
 
 def apply_overrides(obj: dict[str, Any], overrides: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from airunway.sandbox import versions
+from airunway import versions
 
 # Bump when the recipe below changes in a way that alters the output.
 _RECIPE = "2"

@@ -1,7 +1,7 @@
 """The upstream CRDs our providers and controller write into, for installing into the sandbox.
 
 Real CRDs come from the upstream projects' own Go modules at the versions pinned in
-:mod:`airunway.sandbox.versions`: ``go mod download -json MODULE@VERSION`` puts the module in
+:mod:`airunway.versions`: ``go mod download -json MODULE@VERSION`` puts the module in
 the Go module cache (a second call is offline and quick) and tells us where. Projects with no
 fetchable module (KAITO, NVIDIA Dynamo) are covered by stand-in CRDs shipped in
 ``standin_crds/``, each annotated ``airunway.ai/stand-in: "true"``.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from airunway.sandbox.versions import UPSTREAM_CRD_MODULES, CRDModule
+from airunway.versions import UPSTREAM_CRD_MODULES, CRDModule
 
 STAND_IN_ANNOTATION = "airunway.ai/stand-in"
 
@@ -57,7 +57,7 @@ def module_dir(module: str, version: str, go_env: dict[str, str] | None = None) 
         raise UpstreamCRDError(
             f"cannot download {module}@{version}: {error or 'go reported no module folder'}. "
             "Check network access to the Go module proxy (GOPROXY), or pin a version it serves "
-            "in src/airunway/sandbox/versions.py."
+            "in src/airunway/versions.py."
         )
     return Path(info["Dir"])
 
@@ -78,7 +78,7 @@ def module_crd_documents(pin: CRDModule, go_env: dict[str, str] | None = None) -
     if not crds:
         raise UpstreamCRDError(
             f"{pin.module}@{pin.version} has no CRDs under {', '.join(pin.crd_globs)}: the module "
-            "layout changed; update crd_globs in src/airunway/sandbox/versions.py."
+            "layout changed; update crd_globs in src/airunway/versions.py."
         )
     return crds
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from airunway.sandbox.versions import GATEWAY_CRD_MODULES, CRDModule
+from airunway.versions import GATEWAY_CRD_MODULES, CRDModule
 
 FOLDER = Path(__file__).parent
 

@@ -44,13 +44,13 @@ from airunway.api.resources import (
     MODEL_DEPLOYMENTS,
     REFERENCE_GRANTS,
 )
-from airunway.controller.admission import is_dynamo_mocker
-from airunway.controller.gateway import objects
 from airunway.controller.gateway.detector import Detector
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.informer import Cache
 from airunway.kube.resources import DEPLOYMENTS, PODS, SERVICES
+from airunway.policy import gateway as objects
+from airunway.policy.validation import is_dynamo_mocker
 
 log = logging.getLogger("airunway.controller.gateway")
 

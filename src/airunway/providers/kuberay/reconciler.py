@@ -17,13 +17,18 @@ from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment, ServingMode
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
-from airunway.controller.admission import get_path
+from airunway.dicts import get_path
 from airunway.kube.client import Client
 from airunway.kube.controller import Controller, Predicate, Result
 from airunway.kube.informer import Cache, CacheNotSynced
 from airunway.kube.resources import Key
 from airunway.providers.framework import ObservedStatus, ProviderReconciler
-from airunway.providers.kuberay.config import DISPLAY_NAME, PROVIDER_NAME, RAY_SERVICES, rayservice_crd_served
+from airunway.providers.kuberay.config import (
+    DISPLAY_NAME,
+    PROVIDER_NAME,
+    RAY_SERVICES,
+    rayservice_crd_served,
+)
 from airunway.providers.kuberay.status import translate
 from airunway.providers.kuberay.transform import rayservice
 

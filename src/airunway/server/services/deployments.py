@@ -21,13 +21,20 @@ from typing import Any, Awaitable, Callable, TypeVar
 from airunway.api.constants import GROUP
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.kube.client import Client
-from airunway.kube.errors import ApiError, Forbidden, NotFound, ServerError, TooManyRequests
+from airunway.kube.errors import (
+    ApiError,
+    Forbidden,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+)
 from airunway.kube.informer import Cache
 from airunway.kube.resources import EVENTS, NAMESPACES, PERSISTENTVOLUMECLAIMS, PODS
 from airunway.server.auth import may
 from airunway.server.errors import ApiProblem
 from airunway.server.schemas import CreateDeployment
-from airunway.server.services import aikit, conversions, gpus, pods as podlib
+from airunway.server.services import aikit, conversions, gpus
+from airunway.server.services import pods as podlib
 from airunway.server.services.listing import RenderedDeployments, rendered, to_json
 from airunway.server.services.metrics import MetricsService, target_for
 from airunway.server.services.providers import capability_problem, provider_details
@@ -361,7 +368,7 @@ class DeploymentService:
         """Which engine and provider the core controller would choose for this request, and why each registered
         provider would or would not be (the same defaulting, validation and CEL rules as the controller)."""
         from airunway.api.providerconfig import InferenceProviderConfig
-        from airunway.controller.render import render
+        from airunway.policy.render import render
 
         req.check()
         configs = [InferenceProviderConfig.model_validate(c)

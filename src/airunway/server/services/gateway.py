@@ -10,10 +10,10 @@ from typing import Any
 from airunway.api import gateway_crds
 from airunway.api.constants import ConditionType
 from airunway.api.resources import GATEWAYS, MODEL_DEPLOYMENTS
-from airunway.controller.gateway.objects import NoGateway, choose_gateway, gateway_endpoint
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError
 from airunway.kube.resources import CRDS
+from airunway.policy.gateway import NoGateway, choose_gateway, gateway_endpoint
 
 log = logging.getLogger("airunway.server.gateway")
 

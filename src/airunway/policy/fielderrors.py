@@ -6,6 +6,7 @@ Admission answers carry these texts, so users see exactly what upstream's webhoo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -98,6 +99,17 @@ class FieldError:
     def cause(self) -> dict[str, str]:
         """This error as a ``metav1.StatusCause``."""
         return {"reason": self.type.value, "message": self.body, "field": self.field}
+
+
+
+def schema_value(value: Any) -> Any:
+    """A decoded value as field errors print it: scalars as they are, anything else as compact JSON."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    try:
+        return GoValue(json.dumps(value, separators=(",", ":"), default=str))
+    except (TypeError, ValueError):
+        return GoValue(repr(value))
 
 
 def field_path(*parts: str | int) -> str:

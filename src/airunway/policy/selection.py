@@ -26,7 +26,7 @@ from airunway.api.modeldeployment import (
     ServingMode,
 )
 from airunway.api.providerconfig import InferenceProviderConfig
-from airunway.controller.cel import cel_spec_input, evaluate_condition
+from airunway.policy.cel import cel_spec_input, evaluate_condition
 
 ENGINE_PREFERENCE: tuple[str, ...] = (
     EngineType.VLLM.value,

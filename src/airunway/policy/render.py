@@ -24,10 +24,20 @@ from airunway.api.common import api_error_message
 from airunway.api.constants import INFERENCE_PROVIDER_CONFIG_KIND, MODEL_DEPLOYMENT_KIND
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.providerconfig import InferenceProviderConfig
-from airunway.controller.admission import default, parse_model_deployment, validate_create
-from airunway.controller.fielderrors import FieldError
-from airunway.controller.selection import EngineSelection, Outcome, ProviderSelection, select_engine, select_provider
-from airunway.controller.validation import validate_spec
+from airunway.policy.defaulting import default
+from airunway.policy.fielderrors import FieldError
+from airunway.policy.selection import (
+    EngineSelection,
+    Outcome,
+    ProviderSelection,
+    select_engine,
+    select_provider,
+)
+from airunway.policy.validation import (
+    parse_model_deployment,
+    validate_create,
+    validate_spec,
+)
 
 VALIDATING_WEBHOOK_NAME = "vmodeldeployment-v1alpha1.kb.io"
 
@@ -190,7 +200,7 @@ def _ready_config(doc: dict[str, Any], source: str) -> InferenceProviderConfig:
 
 def default_provider_configs() -> list[InferenceProviderConfig]:
     """The configs of the five providers shipped with AI Runway, all ready."""
-    folder = resources.files("airunway.controller") / "default_providers"
+    folder = resources.files("airunway.policy") / "default_providers"
     files = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda entry: entry.name)
     return [
         _ready_config(doc, entry.name)

@@ -18,7 +18,14 @@ from airunway.api.resources import (
     REFERENCE_GRANTS,
     owner_reference,
 )
-from airunway.kube.resources import CONFIGMAPS, DEPLOYMENTS, ROLEBINDINGS, ROLES, SERVICEACCOUNTS, SERVICES
+from airunway.kube.resources import (
+    CONFIGMAPS,
+    DEPLOYMENTS,
+    ROLEBINDINGS,
+    ROLES,
+    SERVICEACCOUNTS,
+    SERVICES,
+)
 
 DEFAULT_TARGET_PORT = 8000
 DEFAULT_EPP_PORT = 9002
