@@ -17,7 +17,6 @@ from airunway.providers.framework import (
     ProviderConfig,
     ProviderReconciler,
     Registration,
-    owner_reference,
     standard_labels,
 )
 
@@ -31,11 +30,11 @@ class Toy(ProviderReconciler):
     def check_compatibility(self, md):
         return "toy needs a model id starting with org/" if not md.spec.model.id.startswith("org/") else None
 
-    def transform(self, md, raw):
+    def transform(self, md):
         return [{
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": md.name, "namespace": md.namespace, "labels": standard_labels(md),
-                         "ownerReferences": [owner_reference(raw)]},
+                         "ownerReferences": [md.owner_reference()]},
             "data": {"model": md.spec.model.id},
         }]
 

@@ -178,7 +178,7 @@ def test_compatibility_uses_the_engine_the_controller_selected():
 
 def test_aggregated_rayservice():
     md, raw = deployment(vllm(gpu=2))
-    rs = rayservice(md, raw)
+    rs = rayservice(md)
     assert (rs["apiVersion"], rs["kind"]) == ("ray.io/v1", "RayService")
     assert rs["metadata"]["name"] == "llm" and rs["metadata"]["namespace"] == "ns"
     assert rs["metadata"]["ownerReferences"] == [{
@@ -248,20 +248,20 @@ def test_disaggregated_groups_only_for_the_components_given():
 
 def test_seed_disaggregated_example_renders_six_gpu_workers():
     md, raw = example("llama-70b-pd")
-    groups = rayservice(md, raw)["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    groups = rayservice(md)["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     assert [(g["groupName"], g["replicas"], g["template"]["spec"]["containers"][0]["resources"]["limits"])
             for g in groups] == [
         ("prefill-workers", 2, {"nvidia.com/gpu": "4", "memory": "128Gi"}),
         ("decode-workers", 4, {"nvidia.com/gpu": "2", "memory": "64Gi"}),
     ]
     # the Dynamo-specific overrides are not KubeRay's business
-    assert "routerMode" not in json.dumps(rayservice(md, raw))
+    assert "routerMode" not in json.dumps(rayservice(md))
 
 
 def test_pod_template_labels_and_annotations_go_on_the_rayservice():
     md, raw = deployment(vllm(podTemplate={"metadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}}}),
                          labels={"airunway.ai/tier": "gold", "other": "no"})
-    meta = rayservice(md, raw)["metadata"]
+    meta = rayservice(md)["metadata"]
     assert meta["labels"]["team"] == "a"
     assert meta["labels"]["airunway.ai/tier"] == "gold"
     assert "other" not in meta["labels"]
@@ -322,7 +322,7 @@ def test_custom_memory_applies_to_head_and_workers():
 def test_image(spec, expected):
     md, raw = deployment({**vllm(), **spec})
     assert image(md) == expected
-    cluster = rayservice(md, raw)["spec"]["rayClusterConfig"]
+    cluster = rayservice(md)["spec"]["rayClusterConfig"]
     images = {c["image"] for g in [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
               for c in g["template"]["spec"]["containers"]}
     assert images == {expected}
@@ -330,12 +330,12 @@ def test_image(spec, expected):
 
 def test_ignored_fields_leave_the_rayservice_unchanged():
     md, raw = deployment(vllm())
-    plain = rayservice(md, raw)
+    plain = rayservice(md)
     md, raw = deployment({**vllm(), "nodeSelector": {"pool": "gpu"},
                           "tolerations": [{"key": "gpu", "operator": "Exists"}],
                           "provider": {"name": "kuberay", "overrides": {"spec": {"serveConfigV2": "x"}}},
                           "model": {"id": "org/model", "storage": {"volumes": [{"name": "c", "claimName": "c"}]}}})
-    assert rayservice(md, raw) == plain
+    assert rayservice(md) == plain
 
 
 # --------------------------------------------------------------------------------------------- status

@@ -41,7 +41,7 @@ def disagg(prefill: dict | None = None, decode: dict | None = None, **spec) -> d
 
 def render(spec: dict) -> list[dict]:
     md, raw = deployment(spec)
-    return transform(md, raw)
+    return transform(md)
 
 
 def container_of(obj: dict) -> dict:

@@ -46,7 +46,7 @@ def vllm(gpu: int = 1, **spec) -> dict:
 
 def render(spec: dict, **kw) -> list[dict]:
     md, raw = deployment(spec, **kw)
-    return transform(md, raw)
+    return transform(md)
 
 
 def container_of(spec: dict, **kw) -> dict:
@@ -647,7 +647,7 @@ def test_steady_objects_are_not_applied_again_but_changes_and_drift_are():
         md, raw = deployment(spec)
 
         async def run():
-            for obj in transform(md, raw):
+            for obj in transform(md):
                 await reconciler.apply(md, obj)
 
         asyncio.run(run())

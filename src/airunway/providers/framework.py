@@ -41,11 +41,7 @@ from airunway.api.modeldeployment import (
     ModelDeployment,
     ReplicaStatus,
 )
-from airunway.api.resources import (  # noqa: F401 - re-exported for providers
-    INFERENCE_PROVIDER_CONFIGS,
-    MODEL_DEPLOYMENTS,
-    owner_reference,
-)
+from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.dicts import deep_merge, get_path, merge_patch
 from airunway.kube.client import Client
 from airunway.kube.controller import Controller, Predicate, Result
@@ -206,11 +202,11 @@ class ProviderReconciler:
         """Why this provider cannot run ``md`` (the deployment is marked Failed), or None."""
         return None
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         """Steps before the transform (storage, image resolution…); a Result ends the reconcile there."""
         return None
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
         """The objects for ``md``, primary first. Raise :class:`TransformError` when it cannot be rendered."""
         raise NotImplementedError
 
@@ -286,11 +282,11 @@ class ProviderReconciler:
 
         base = md.status.to_dict()
         try:
-            return await self._reconcile(md, raw)
+            return await self._reconcile(md)
         finally:
             await self.write_status(md, base)
 
-    async def _reconcile(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def _reconcile(self, md: ModelDeployment) -> Result | None:
         status = md.status
         if problem := self.check_compatibility(md):
             self.condition(md, ConditionType.PROVIDER_COMPATIBLE, False, Reason.INCOMPATIBLE_CONFIGURATION, problem)
@@ -298,10 +294,10 @@ class ProviderReconciler:
             return None
         self.condition(md, ConditionType.PROVIDER_COMPATIBLE, True, Reason.COMPATIBILITY_VERIFIED,
                        f"Configuration compatible with {self.display}")
-        if (early := await self.prepare(md, raw)) is not None:
+        if (early := await self.prepare(md)) is not None:
             return early
         try:
-            objects = self.transform(md, raw)
+            objects = self.transform(md)
         except TransformError as exc:
             message = f"Failed to generate {self.display} resources: {exc}"
             self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.TRANSFORM_FAILED, message)

@@ -16,7 +16,6 @@ from airunway.api.constants import (
     MANAGED_BY_VALUE,
 )
 from airunway.api.modeldeployment import ModelDeployment, StorageVolume
-from airunway.api.resources import owner_reference
 from airunway.kube.client import Client
 from airunway.kube.errors import AlreadyExists, NotFound
 from airunway.kube.resources import PERSISTENTVOLUMECLAIMS, Resource
@@ -42,7 +41,7 @@ def _owned(obj: Mapping[str, Any], uid: str) -> bool:
     return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
 
 
-def claim(md: ModelDeployment, raw: Mapping[str, Any], vol: StorageVolume) -> dict[str, Any]:
+def claim(md: ModelDeployment, vol: StorageVolume) -> dict[str, Any]:
     if not vol.size:
         raise StorageError("volume size must be set for controller-created PVCs")
     spec: dict[str, Any] = {"accessModes": [vol.access_mode or "ReadWriteMany"],
@@ -51,11 +50,11 @@ def claim(md: ModelDeployment, raw: Mapping[str, Any], vol: StorageVolume) -> di
         spec["storageClassName"] = vol.storage_class_name
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": vol.resolved_claim_name(md.name), "namespace": md.namespace, "labels": labels(md),
-                         "ownerReferences": [owner_reference(raw)]},
+                         "ownerReferences": [md.owner_reference()]},
             "spec": spec}
 
 
-async def ensure_claims(client: Client, md: ModelDeployment, raw: Mapping[str, Any]) -> bool:
+async def ensure_claims(client: Client, md: ModelDeployment) -> bool:
     """Create the managed claims and check the referenced ones; True once every claim can be used."""
     ready = True
     uid = md.metadata.uid or ""
@@ -74,7 +73,7 @@ async def ensure_claims(client: Client, md: ModelDeployment, raw: Mapping[str, A
             continue
         if existing is None:
             try:
-                await client.create(PERSISTENTVOLUMECLAIMS, claim(md, raw, vol), md.namespace)
+                await client.create(PERSISTENTVOLUMECLAIMS, claim(md, vol), md.namespace)
             except AlreadyExists:
                 pass
             ready = False
@@ -101,7 +100,7 @@ def needs_download(md: ModelDeployment) -> bool:
     return md.spec.model.source == "huggingface" and cache is not None and not cache.read_only
 
 
-def download_job(md: ModelDeployment, raw: Mapping[str, Any], image: str) -> dict[str, Any]:
+def download_job(md: ModelDeployment, image: str) -> dict[str, Any]:
     cache = model_cache(md)
     assert cache is not None
     path = cache.mount_path or "/model-cache"
@@ -119,7 +118,7 @@ def download_job(md: ModelDeployment, raw: Mapping[str, Any], image: str) -> dic
         "apiVersion": JOBS.api_version, "kind": JOBS.kind,
         "metadata": {"name": f"{md.name}-model-download", "namespace": md.namespace,
                      "labels": {**labels(md), LABEL_JOB_TYPE: JOB_TYPE_MODEL_DOWNLOAD},
-                     "ownerReferences": [owner_reference(raw)]},
+                     "ownerReferences": [md.owner_reference()]},
         "spec": {"backoffLimit": BACKOFF_LIMIT, "completions": 1, "parallelism": 1, "template": {"spec": {
             "restartPolicy": "Never", "containers": [container],
             "volumes": [{"name": "model-cache",
@@ -145,11 +144,11 @@ def download_outcome(job: Mapping[str, Any]) -> bool:
     return False
 
 
-async def ensure_download(client: Client, md: ModelDeployment, raw: Mapping[str, Any], image: str) -> bool:
+async def ensure_download(client: Client, md: ModelDeployment, image: str) -> bool:
     """Start (or follow) the model download Job; True once the model is in the cache."""
     if model_cache(md) is None:
         return True
-    wanted = download_job(md, raw, image)
+    wanted = download_job(md, image)
     name = wanted["metadata"]["name"]
     existing = await client.get_or_none(JOBS, name, md.namespace)
     if existing is None:

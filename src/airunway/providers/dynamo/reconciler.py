@@ -52,12 +52,12 @@ class DynamoReconciler(ProviderReconciler):
         super().__init__(client, cache)
         self.download_image = download_image or storage.DEFAULT_DOWNLOAD_IMAGE
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         if not storage.volumes(md):
             return None
         status = md.status
         try:
-            ready = await storage.ensure_claims(self.client, md, raw)
+            ready = await storage.ensure_claims(self.client, md)
         except storage.StorageError as exc:
             message = f"Failed to ensure PVCs: {exc}"
             self.condition(md, ConditionType.STORAGE_READY, False, Reason.PVC_FAILED, message)
@@ -72,7 +72,7 @@ class DynamoReconciler(ProviderReconciler):
         if not storage.needs_download(md):
             return None
         try:
-            done = await storage.ensure_download(self.client, md, raw, self.download_image)
+            done = await storage.ensure_download(self.client, md, self.download_image)
         except storage.StorageError as exc:
             message = f"Model download failed: {exc}"
             self.condition(md, ConditionType.MODEL_DOWNLOADED, False, Reason.DOWNLOAD_FAILED, message)
@@ -95,8 +95,8 @@ class DynamoReconciler(ProviderReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return rendering.transform(md, raw)
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return rendering.transform(md)
 
     def status_of(self, md: ModelDeployment, primary: dict[str, Any]) -> ObservedStatus:
         return dgd_status(primary)

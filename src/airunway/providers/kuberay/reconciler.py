@@ -102,12 +102,12 @@ class KubeRayReconciler(ProviderReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         await self.watch_rayservices()
         return None
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return [rayservice(md, raw)]
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return [rayservice(md)]
 
     def status_of(self, md: ModelDeployment, primary: dict[str, Any]) -> ObservedStatus:
         return translate(primary)

@@ -43,8 +43,8 @@ class LLMDReconciler(WorkloadReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return rendering.transform(md, raw)
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return rendering.transform(md)
 
     def primary_name(self, md: ModelDeployment) -> str:
         return f"{md.name}-decode" if disaggregated(md) else md.name
