@@ -289,9 +289,7 @@ class ProviderReconciler:
     async def _reconcile(self, md: ModelDeployment) -> Result | None:
         status = md.status
         if problem := self.check_compatibility(md):
-            self.condition(md, ConditionType.PROVIDER_COMPATIBLE, False, Reason.INCOMPATIBLE_CONFIGURATION, problem)
-            status.phase, status.message = DeploymentPhase.FAILED.value, problem
-            return None
+            return self.fail(md, problem, ConditionType.PROVIDER_COMPATIBLE, reason=Reason.INCOMPATIBLE_CONFIGURATION)
         self.condition(md, ConditionType.PROVIDER_COMPATIBLE, True, Reason.COMPATIBILITY_VERIFIED,
                        f"Configuration compatible with {self.display}")
         if (early := await self.prepare(md)) is not None:
@@ -299,24 +297,18 @@ class ProviderReconciler:
         try:
             objects = self.transform(md)
         except TransformError as exc:
-            message = f"Failed to generate {self.display} resources: {exc}"
-            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.TRANSFORM_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
-            return None
+            return self.fail(md, f"Failed to generate {self.display} resources: {exc}", ConditionType.RESOURCE_CREATED,
+                             reason=Reason.TRANSFORM_FAILED)
         try:
             for obj in objects:
                 await self.apply(md, obj)
         except ResourceConflictError as exc:
-            self.condition(md, ConditionType.READY, False, Reason.RESOURCE_CONFLICT, str(exc))
-            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.RESOURCE_CONFLICT, str(exc))
-            status.phase, status.message = DeploymentPhase.FAILED.value, str(exc)
-            return None
+            return self.fail(md, str(exc), ConditionType.READY, ConditionType.RESOURCE_CREATED,
+                             reason=Reason.RESOURCE_CONFLICT)
         except Conflict:
             return Result(requeue=True)
         except Exception as exc:  # noqa: BLE001 - reported in status, retried with backoff
-            message = self.create_failed_message(exc)
-            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.CREATE_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
+            self.fail(md, self.create_failed_message(exc), ConditionType.RESOURCE_CREATED, reason=Reason.CREATE_FAILED)
             raise
 
         self.condition(md, ConditionType.RESOURCE_CREATED, True, Reason.RESOURCE_CREATED,
@@ -379,6 +371,23 @@ class ProviderReconciler:
     def condition(self, md: ModelDeployment, type_: str, ok: bool, reason: str, message: str) -> None:
         md.status.set_condition(type_, "True" if ok else "False", reason, message,
                                 observed_generation=md.metadata.generation)
+
+    def fail(self, md: ModelDeployment, message: str, *conditions: str, reason: str = "") -> Result:
+        """Mark the deployment Failed with ``message``, each of ``conditions`` False with ``reason``; the Result ends
+        the reconcile (the next change or resync tries again)."""
+        return self._settle(md, DeploymentPhase.FAILED, message, conditions, reason, Result())
+
+    def wait(self, md: ModelDeployment, message: str, condition: str, *, reason: str, after: float) -> Result:
+        """Mark the deployment Pending with ``message`` and ``condition`` False with ``reason``, and look again in
+        ``after`` seconds."""
+        return self._settle(md, DeploymentPhase.PENDING, message, (condition,), reason, Result(requeue_after=after))
+
+    def _settle(self, md: ModelDeployment, phase: DeploymentPhase, message: str, conditions: Sequence[str],
+                reason: str, result: Result) -> Result:
+        for type_ in conditions:
+            self.condition(md, type_, False, reason, message)
+        md.status.phase, md.status.message = phase.value, message
+        return result
 
     async def write_status(self, md: ModelDeployment, base: dict[str, Any]) -> None:
         patch = merge_patch(base, md.status.to_dict())

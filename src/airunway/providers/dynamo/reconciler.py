@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airunway.api.constants import ConditionType, Reason
-from airunway.api.modeldeployment import DeploymentPhase, ModelDeployment
+from airunway.api.modeldeployment import ModelDeployment
 from airunway.kube.client import Client
 from airunway.kube.controller import Result
 from airunway.kube.informer import Cache
@@ -55,34 +55,24 @@ class DynamoReconciler(ProviderReconciler):
     async def prepare(self, md: ModelDeployment) -> Result | None:
         if not storage.volumes(md):
             return None
-        status = md.status
         try:
             ready = await storage.ensure_claims(self.client, md)
         except storage.StorageError as exc:
-            message = f"Failed to ensure PVCs: {exc}"
-            self.condition(md, ConditionType.STORAGE_READY, False, Reason.PVC_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
-            return Result()
+            return self.fail(md, f"Failed to ensure PVCs: {exc}", ConditionType.STORAGE_READY, reason=Reason.PVC_FAILED)
         if not ready:
-            message = "Waiting for PVCs to be bound"
-            self.condition(md, ConditionType.STORAGE_READY, False, Reason.PVCS_PENDING, message)
-            status.phase, status.message = DeploymentPhase.PENDING.value, message
-            return Result(requeue_after=10)
+            return self.wait(md, "Waiting for PVCs to be bound", ConditionType.STORAGE_READY,
+                             reason=Reason.PVCS_PENDING, after=10)
         self.condition(md, ConditionType.STORAGE_READY, True, Reason.PVCS_BOUND, "All managed PVCs are bound")
         if not storage.needs_download(md):
             return None
         try:
             done = await storage.ensure_download(self.client, md, self.download_image)
         except storage.StorageError as exc:
-            message = f"Model download failed: {exc}"
-            self.condition(md, ConditionType.MODEL_DOWNLOADED, False, Reason.DOWNLOAD_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
-            return Result()
+            return self.fail(md, f"Model download failed: {exc}", ConditionType.MODEL_DOWNLOADED,
+                             reason=Reason.DOWNLOAD_FAILED)
         if not done:
-            message = "Model download in progress"
-            self.condition(md, ConditionType.MODEL_DOWNLOADED, False, Reason.DOWNLOAD_IN_PROGRESS, message)
-            status.phase, status.message = DeploymentPhase.PENDING.value, message
-            return Result(requeue_after=15)
+            return self.wait(md, "Model download in progress", ConditionType.MODEL_DOWNLOADED,
+                             reason=Reason.DOWNLOAD_IN_PROGRESS, after=15)
         self.condition(md, ConditionType.MODEL_DOWNLOADED, True, Reason.DOWNLOAD_COMPLETE, "Model download completed")
         return None
 
