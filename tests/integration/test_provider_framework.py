@@ -1,4 +1,4 @@
-"""The shared provider contract (airunway.providers.framework) with a toy provider that renders a ConfigMap.
+"""The shared provider contract (airunway.providers.reconciler and .registration) with a toy provider that renders a ConfigMap.
 
 The toy's "pods" are the ConfigMap's ``data.state``: the test plays the upstream operator by writing it.
 """
@@ -12,13 +12,9 @@ import pytest
 from airunway.api.modeldeployment import DeploymentPhase, EndpointStatus, ReplicaStatus
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.kube import CONFIGMAPS, Client, Key, Manager
-from airunway.providers.framework import (
-    ObservedStatus,
-    ProviderConfig,
-    ProviderReconciler,
-    Registration,
-    standard_labels,
-)
+from airunway.providers.objects import standard_labels
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
+from airunway.providers.registration import ProviderConfig, Registration
 
 
 class Toy(ProviderReconciler):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.framework import TransformError
+from airunway.providers.objects import TransformError
 from airunway.providers.kaito.reconciler import compatibility_problem
 from airunway.providers.kaito.status import workspace_status
 from airunway.providers.kaito.transform import transform

@@ -16,7 +16,7 @@ from airunway.kube.errors import NotFound
 from airunway.kube.informer import CacheNotSynced
 from airunway.kube.resources import Key
 from airunway.providers import app
-from airunway.providers.framework import provider_version
+from airunway.providers.registration import provider_version
 from airunway.providers.kuberay import KubeRayReconciler, build, config
 from airunway.providers.kuberay.config import rayservice_crd_served
 from airunway.providers.kuberay.reconciler import compatibility_problem, config_changed

@@ -12,7 +12,8 @@ import yaml
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.providers import app, workloads
-from airunway.providers.framework import TransformError, provider_version
+from airunway.providers.objects import TransformError
+from airunway.providers.registration import provider_version
 from airunway.providers.llmd import LLMDReconciler, build, config
 from airunway.providers.llmd.config import DEFAULT_IMAGE, SCHEDULER_IMAGE
 from airunway.providers.llmd.reconciler import compatibility_problem

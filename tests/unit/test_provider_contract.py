@@ -11,7 +11,7 @@ from airunway.api.constants import ConditionType, Reason
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.resources import owner_reference
 from airunway.kube.controller import Result
-from airunway.providers.framework import ProviderReconciler
+from airunway.providers.reconciler import ProviderReconciler
 
 RAW = {"apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
        "metadata": {"name": "llm", "namespace": "ns", "uid": "uid-1"},

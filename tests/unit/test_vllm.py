@@ -14,7 +14,8 @@ from registry import Registry
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.providers import workloads
-from airunway.providers.framework import TransformError, provider_version
+from airunway.providers.objects import TransformError
+from airunway.providers.registration import provider_version
 from airunway.providers.vllm import build, config, registry_endpoints
 from airunway.providers.vllm.config import DEFAULT_IMAGE
 from airunway.providers.vllm.image import (

@@ -19,7 +19,8 @@ from typing import Any
 from airunway.api.resources import MODEL_DEPLOYMENTS
 from airunway.kube.client import Client
 from airunway.kube.manager import Manager, ManagerOptions
-from airunway.providers.framework import HEARTBEAT_PERIOD, ProviderReconciler, Registration
+from airunway.providers.reconciler import ProviderReconciler
+from airunway.providers.registration import HEARTBEAT_PERIOD, Registration
 
 log = logging.getLogger("airunway.providers")
 

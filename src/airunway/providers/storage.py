@@ -19,6 +19,7 @@ from airunway.api.modeldeployment import ModelDeployment, StorageVolume
 from airunway.kube.client import Client
 from airunway.kube.errors import AlreadyExists, NotFound
 from airunway.kube.resources import PERSISTENTVOLUMECLAIMS, Resource
+from airunway.providers.objects import owned_by
 
 JOBS = Resource("batch", "v1", "jobs", kind="Job")
 DEFAULT_DOWNLOAD_IMAGE = "ghcr.io/kaito-project/airunway/model-downloader:latest"
@@ -35,10 +36,6 @@ def volumes(md: ModelDeployment) -> list[StorageVolume]:
 
 def labels(md: ModelDeployment) -> dict[str, str]:
     return {LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_MODEL_DEPLOYMENT: md.name}
-
-
-def _owned(obj: Mapping[str, Any], uid: str) -> bool:
-    return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
 
 
 def claim(md: ModelDeployment, vol: StorageVolume) -> dict[str, Any]:
@@ -77,7 +74,7 @@ async def ensure_claims(client: Client, md: ModelDeployment) -> bool:
             except AlreadyExists:
                 pass
             ready = False
-        elif not _owned(existing, uid):
+        elif not owned_by(existing, uid):
             if (existing["metadata"].get("labels") or {}).get(LABEL_MANAGED_BY) != MANAGED_BY_VALUE:
                 raise StorageError(
                     f"PVC {name} exists but was not created by airunway (missing {LABEL_MANAGED_BY} label); refusing "
@@ -157,7 +154,7 @@ async def ensure_download(client: Client, md: ModelDeployment, image: str) -> bo
         except AlreadyExists:
             pass
         return False
-    if not _owned(existing, md.metadata.uid or ""):
+    if not owned_by(existing, md.metadata.uid or ""):
         await client.delete(JOBS, name, md.namespace, propagation_policy="Background", ignore_not_found=True)
         return False
     return download_outcome(existing)
@@ -168,7 +165,7 @@ async def delete_managed(client: Client, md: ModelDeployment) -> None:
     for resource, policy in ((JOBS, "Background"), (PERSISTENTVOLUMECLAIMS, None)):
         found = (await client.list_all(resource, md.namespace, label_selector=labels(md))).items
         for obj in found:
-            if _owned(obj, md.metadata.uid or ""):
+            if owned_by(obj, md.metadata.uid or ""):
                 try:
                     await client.delete(resource, obj["metadata"]["name"], md.namespace, propagation_policy=policy)
                 except NotFound:

@@ -23,14 +23,8 @@ from airunway.api.modeldeployment import (
 from airunway.kube.controller import Controller, Predicate
 from airunway.kube.informer import CacheNotSynced, Informer
 from airunway.kube.resources import DEPLOYMENTS, PODS, SERVICES, Key, Resource
-from airunway.providers.framework import (
-    ObservedStatus,
-    ProviderReconciler,
-    TransformError,
-    apply_overrides,
-    owned_by,
-    standard_labels,
-)
+from airunway.providers.objects import TransformError, apply_overrides, owned_by, standard_labels
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 
 SERVING_PORT = 8000
 KV_CONSUMER = '{"kv_connector":"PyNcclConnector","kv_role":"kv_consumer"}'

@@ -12,7 +12,7 @@ from airunway.kube.client import Client
 from airunway.kube.informer import Cache
 from airunway.providers.dynamo import config as _config
 from airunway.providers.dynamo.reconciler import DynamoReconciler
-from airunway.providers.framework import ProviderConfig
+from airunway.providers.registration import ProviderConfig
 
 
 def config() -> ProviderConfig:

@@ -19,7 +19,7 @@ from airunway.providers import storage
 from airunway.providers.dynamo import transform as rendering
 from airunway.providers.dynamo.config import DISPLAY_NAME, DYNAMO_GRAPH_DEPLOYMENTS, PROVIDER_NAME
 from airunway.providers.dynamo.status import dgd_status
-from airunway.providers.framework import ObservedStatus, ProviderReconciler
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 
 
 def compatibility_problem(md: ModelDeployment) -> str | None:

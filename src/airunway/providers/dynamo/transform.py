@@ -14,7 +14,7 @@ from typing import Any
 from airunway.api.constants import ANNOTATION_DYNAMO_TEST_BACKEND, DYNAMO_TEST_BACKEND_MOCKER
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.providers.dynamo.config import DGD_KIND, DYNAMO_VERSION, UPSTREAM_CRD_VERSION
-from airunway.providers.framework import TransformError, apply_overrides, validate_engine_arg_key
+from airunway.providers.objects import TransformError, apply_overrides, validate_engine_arg_key
 
 REGISTRY_PATH = "nvcr.io/nvidia/ai-dynamo"
 RUNTIME_IMAGES = {

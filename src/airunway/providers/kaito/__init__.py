@@ -11,7 +11,7 @@ from typing import Any
 
 from airunway.kube.client import Client
 from airunway.kube.informer import Cache
-from airunway.providers.framework import ProviderConfig
+from airunway.providers.registration import ProviderConfig
 from airunway.providers.kaito import config as _config
 from airunway.providers.kaito.reconciler import KaitoReconciler
 

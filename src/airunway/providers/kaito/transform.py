@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.framework import TransformError, render_env
+from airunway.providers.objects import TransformError, render_env
 from airunway.providers.kaito.config import WORKSPACES
 
 LLAMACPP_PORT = 5000

@@ -22,7 +22,7 @@ from airunway.kube.client import Client
 from airunway.kube.controller import Controller, Predicate, Result
 from airunway.kube.informer import Cache, CacheNotSynced
 from airunway.kube.resources import Key
-from airunway.providers.framework import ObservedStatus, ProviderReconciler
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 from airunway.providers.kuberay.config import (
     DISPLAY_NAME,
     PROVIDER_NAME,

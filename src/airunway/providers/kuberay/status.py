@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import DeploymentPhase, EndpointStatus, ReplicaStatus
-from airunway.providers.framework import ObservedStatus
+from airunway.providers.reconciler import ObservedStatus
 from airunway.providers.kuberay.transform import SERVE_PORT, serve_service_name
 
 READY_CONDITION_TYPES = ("RayServiceReady", "Ready")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.framework import Owned
+from airunway.providers.reconciler import Owned
 from airunway.providers.llmd import transform as rendering
 from airunway.providers.llmd.config import DISPLAY_NAME, PROVIDER_NAME
 from airunway.providers.workloads import WorkloadReconciler

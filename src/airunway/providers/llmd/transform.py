@@ -10,7 +10,7 @@ from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.providers import workloads
-from airunway.providers.framework import TransformError, apply_overrides, render_env, sorted_engine_args
+from airunway.providers.objects import TransformError, apply_overrides, render_env, sorted_engine_args
 from airunway.providers.llmd.config import DEFAULT_IMAGE
 
 

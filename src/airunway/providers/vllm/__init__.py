@@ -13,7 +13,7 @@ from typing import Any
 
 from airunway.kube.client import Client
 from airunway.kube.informer import Cache
-from airunway.providers.framework import ProviderConfig
+from airunway.providers.registration import ProviderConfig
 from airunway.providers.vllm import config as _config
 from airunway.providers.vllm.image import RegistryResolver
 from airunway.providers.vllm.reconciler import VLLMReconciler

@@ -9,7 +9,7 @@ from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.providers import workloads
-from airunway.providers.framework import TransformError, apply_overrides, sorted_engine_args
+from airunway.providers.objects import TransformError, apply_overrides, sorted_engine_args
 from airunway.providers.vllm.config import DEFAULT_IMAGE
 
 RESERVED_KEYS = ("host", "port")
