@@ -1,4 +1,4 @@
-"""The shared provider contract (airunway.providers.reconciler, .registration) with a toy provider rendering a ConfigMap.
+"""The shared provider contract (airunway.providers.reconciler, .registration) with a toy provider of ConfigMaps.
 
 The toy's "pods" are the ConfigMap's ``data.state``: the test plays the upstream operator by writing it.
 """
