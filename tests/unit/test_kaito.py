@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.objects import TransformError
 from airunway.providers.kaito.reconciler import compatibility_problem
 from airunway.providers.kaito.status import workspace_status
 from airunway.providers.kaito.transform import transform
+from airunway.providers.objects import TransformError
 
 kaito_config = importlib.import_module("airunway.providers.kaito.config")  # the package's config() hides it
 

@@ -15,8 +15,8 @@ from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.kube.errors import NotFound
 from airunway.kube.informer import CacheNotSynced
 from airunway.kube.resources import Key
-from airunway.providers import app
-from airunway.providers.registration import provider_version
+from airunway.providers import registry
+from airunway.providers.descriptor import ProviderFlags
 from airunway.providers.kuberay import KubeRayReconciler, build, config
 from airunway.providers.kuberay.config import rayservice_crd_served
 from airunway.providers.kuberay.reconciler import compatibility_problem, config_changed
@@ -35,6 +35,7 @@ from airunway.providers.kuberay.transform import (
     serve_config,
     worker_groups,
 )
+from airunway.providers.registration import provider_version
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "modeldeployments"
 
@@ -138,9 +139,9 @@ def test_readiness_is_fresh_discovery_of_rayservices():
     assert client.calls == 3
 
 
-def test_the_provider_module_is_found_by_name():
-    assert app.provider_module("kuberay").config().name == "kuberay"
-    assert isinstance(build(object(), object(), None), KubeRayReconciler)
+def test_the_provider_is_found_by_name():
+    assert registry.provider("kuberay").config().name == "kuberay"
+    assert isinstance(build(object(), object(), ProviderFlags()), KubeRayReconciler)
 
 
 # --------------------------------------------------------------------------------------------- compatibility

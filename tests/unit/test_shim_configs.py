@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "hack"))
 import shim_configs  # noqa: E402
 
-from airunway.providers.app import PROVIDERS  # noqa: E402
+from airunway.providers.registry import PROVIDERS  # noqa: E402
 
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_the_shim_manifest_holds_the_registered_config(name):

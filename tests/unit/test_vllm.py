@@ -16,7 +16,7 @@ from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.providers import workloads
 from airunway.providers.objects import TransformError
 from airunway.providers.registration import provider_version
-from airunway.providers.vllm import build, config, registry_endpoints
+from airunway.providers.vllm import VLLMFlags, build, config, registry_endpoints
 from airunway.providers.vllm.config import DEFAULT_IMAGE
 from airunway.providers.vllm.image import (
     RegistryResolver,
@@ -105,7 +105,7 @@ def test_registry_endpoints_from_the_environment(monkeypatch):
     with pytest.raises(ValueError, match="REGISTRY=http"):
         registry_endpoints("default=ftp://x")
     monkeypatch.setenv("AIRUNWAY_VLLM_REGISTRY_ENDPOINTS", "default=http://127.0.0.1:1")
-    reconciler = build(None, None, None)
+    reconciler = build(None, None, VLLMFlags())
     assert isinstance(reconciler, VLLMReconciler)
     assert reconciler.resolver.endpoints == {"default": "http://127.0.0.1:1"}
 

@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 from airunway.api.constants import ConditionType
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.kube.controller import Controller, Result
-from airunway.providers.reconciler import RESYNC_PERIOD, ObservedStatus, ProviderReconciler
 from airunway.providers.kaito import transform as rendering
 from airunway.providers.kaito.config import DISPLAY_NAME, PROVIDER_NAME, WORKSPACES, probe_upstream
 from airunway.providers.kaito.status import workspace_status
+from airunway.providers.reconciler import RESYNC_PERIOD, ObservedStatus, ProviderReconciler
 
 
 def compatibility_problem(md: ModelDeployment) -> str | None:

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.objects import TransformError, render_env
 from airunway.providers.kaito.config import WORKSPACES
+from airunway.providers.objects import TransformError, render_env
 
 LLAMACPP_PORT = 5000
 TRUTHY = {"1", "t", "true", "y", "yes", "on", "enabled"}

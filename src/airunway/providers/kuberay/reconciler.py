@@ -22,7 +22,6 @@ from airunway.kube.client import Client
 from airunway.kube.controller import Controller, Predicate, Result
 from airunway.kube.informer import Cache, CacheNotSynced
 from airunway.kube.resources import Key
-from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 from airunway.providers.kuberay.config import (
     DISPLAY_NAME,
     PROVIDER_NAME,
@@ -31,6 +30,7 @@ from airunway.providers.kuberay.config import (
 )
 from airunway.providers.kuberay.status import translate
 from airunway.providers.kuberay.transform import rayservice
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 
 
 def compatibility_problem(md: ModelDeployment) -> str | None:

@@ -17,8 +17,8 @@ import yaml
 
 from airunway.api.constants import LABEL_ENGINE_TYPE, LABEL_MODEL_SOURCE
 from airunway.api.modeldeployment import ComponentScaling, GPUSpec, ModelDeployment, ServingMode
-from airunway.providers.objects import render_env, standard_labels
 from airunway.providers.kuberay.config import RAY_SERVICE_KIND, UPSTREAM_CRD_VERSION
+from airunway.providers.objects import render_env, standard_labels
 
 DEFAULT_IMAGE = "rayproject/ray-llm:2.55.0-py311-cu128"
 DEFAULT_HEAD_CPU = "4"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.reconciler import Owned
 from airunway.providers.llmd import transform as rendering
 from airunway.providers.llmd.config import DISPLAY_NAME, PROVIDER_NAME
+from airunway.providers.reconciler import Owned
 from airunway.providers.workloads import WorkloadReconciler
 
 

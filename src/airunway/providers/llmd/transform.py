@@ -10,8 +10,8 @@ from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.providers import workloads
-from airunway.providers.objects import TransformError, apply_overrides, render_env, sorted_engine_args
 from airunway.providers.llmd.config import DEFAULT_IMAGE
+from airunway.providers.objects import TransformError, apply_overrides, render_env, sorted_engine_args
 
 
 def build_args(md: ModelDeployment, gpus: int, kv_config: str | None = None) -> list[str]:
