@@ -17,7 +17,7 @@ from airunway.kube.informer import CacheNotSynced
 from airunway.kube.resources import Key
 from airunway.providers import registry
 from airunway.providers.descriptor import ProviderFlags
-from airunway.providers.kuberay import KubeRayReconciler, build, config
+from airunway.providers.kuberay import PROVIDER, KubeRayReconciler, config
 from airunway.providers.kuberay.config import rayservice_crd_served
 from airunway.providers.kuberay.reconciler import compatibility_problem, config_changed
 from airunway.providers.kuberay.status import (
@@ -140,8 +140,8 @@ def test_readiness_is_fresh_discovery_of_rayservices():
 
 
 def test_the_provider_is_found_by_name():
-    assert registry.provider("kuberay").config().name == "kuberay"
-    assert isinstance(build(object(), object(), ProviderFlags()), KubeRayReconciler)
+    assert registry.provider("kuberay") is PROVIDER and PROVIDER.config().name == "kuberay"
+    assert isinstance(PROVIDER.build(object(), object(), ProviderFlags()), KubeRayReconciler)
 
 
 # --------------------------------------------------------------------------------------------- compatibility

@@ -13,7 +13,7 @@ from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.providers import registry, workloads
 from airunway.providers.descriptor import ProviderFlags
-from airunway.providers.llmd import LLMDReconciler, build, config
+from airunway.providers.llmd import PROVIDER, LLMDReconciler, config
 from airunway.providers.llmd.config import DEFAULT_IMAGE, SCHEDULER_IMAGE
 from airunway.providers.llmd.reconciler import compatibility_problem
 from airunway.providers.llmd.transform import transform
@@ -102,8 +102,8 @@ def test_annotations():
 
 
 def test_the_provider_is_wired():
-    assert registry.provider("llmd").config().name == "llmd"
-    assert isinstance(build(None, None, ProviderFlags()), LLMDReconciler)
+    assert registry.provider("llmd") is PROVIDER and PROVIDER.config().name == "llmd"
+    assert isinstance(PROVIDER.build(None, None, ProviderFlags()), LLMDReconciler)
 
 
 # --------------------------------------------------------------------------------------------- compatibility

@@ -87,3 +87,10 @@ class ProviderDescriptor(Generic[F]):
     """Its reconciler, given the client, the manager's cache and its options."""
     flags: type[F]
     """Its own options (:class:`ProviderFlags` when it has none)."""
+
+    @staticmethod
+    def without_flags(name: str, display: str, config: Callable[[], ProviderConfig],
+                      reconciler: Callable[[Client, Cache], ProviderReconciler]) -> ProviderDescriptor[ProviderFlags]:
+        """A provider with no options of its own: its reconciler is made from the client and the cache alone."""
+        return ProviderDescriptor(name, display, config, lambda client, cache, _: reconciler(client, cache),
+                                  ProviderFlags)

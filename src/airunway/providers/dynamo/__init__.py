@@ -11,9 +11,8 @@ from typing import Annotated
 from airunway.kube.client import Client
 from airunway.kube.informer import Cache
 from airunway.providers.descriptor import Flag, ProviderDescriptor, ProviderFlags
-from airunway.providers.dynamo import config as _config
+from airunway.providers.dynamo.config import DISPLAY_NAME, PROVIDER_NAME, config
 from airunway.providers.dynamo.reconciler import DynamoReconciler
-from airunway.providers.registration import ProviderConfig
 from airunway.providers.storage import DEFAULT_DOWNLOAD_IMAGE
 
 
@@ -23,15 +22,10 @@ class DynamoFlags(ProviderFlags):
     )] = ""
 
 
-def config() -> ProviderConfig:
-    return _config.config()
-
-
 def build(client: Client, cache: Cache, flags: DynamoFlags) -> DynamoReconciler:
     return DynamoReconciler(client, cache, flags.download_job_image)
 
 
-PROVIDER = ProviderDescriptor(_config.PROVIDER_NAME, _config.DISPLAY_NAME, config, build, DynamoFlags)
-
+PROVIDER = ProviderDescriptor(PROVIDER_NAME, DISPLAY_NAME, config, build, DynamoFlags)
 
 __all__ = ["PROVIDER", "DynamoFlags", "DynamoReconciler", "build", "config"]

@@ -18,8 +18,7 @@ from pydantic import field_validator
 from airunway.kube.client import Client
 from airunway.kube.informer import Cache
 from airunway.providers.descriptor import Flag, ProviderDescriptor, ProviderFlags
-from airunway.providers.registration import ProviderConfig
-from airunway.providers.vllm import config as _config
+from airunway.providers.vllm.config import DISPLAY_NAME, PROVIDER_NAME, config
 from airunway.providers.vllm.image import RegistryResolver
 from airunway.providers.vllm.reconciler import VLLMReconciler
 
@@ -56,17 +55,12 @@ class VLLMFlags(ProviderFlags):
         return dict(endpoint(item) for item in value) if isinstance(value, (list, tuple)) else value
 
 
-def config() -> ProviderConfig:
-    return _config.config()
-
-
 def build(client: Client, cache: Cache, flags: VLLMFlags) -> VLLMReconciler:
     endpoints = registry_endpoints(os.environ.get(ENDPOINTS_ENV, ""))
     endpoints.update(flags.image_registry_endpoints)
     return VLLMReconciler(client, cache, RegistryResolver(endpoints))
 
 
-PROVIDER = ProviderDescriptor(_config.PROVIDER_NAME, _config.DISPLAY_NAME, config, build, VLLMFlags)
-
+PROVIDER = ProviderDescriptor(PROVIDER_NAME, DISPLAY_NAME, config, build, VLLMFlags)
 
 __all__ = ["PROVIDER", "VLLMFlags", "VLLMReconciler", "build", "config", "registry_endpoints"]
