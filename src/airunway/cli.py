@@ -238,7 +238,7 @@ class _ProviderCommand(_GoBoolFlags):
         # Typer makes the options, as it would for a function with one keyword parameter per provider flag.
         parameters, owners = [], {}
         for name, descriptor in PROVIDERS.items():
-            for field, flag in descriptor.flags.flags().items():
+            for field, flag in descriptor.flags.declared().items():
                 key = f"{name}_{field}"
                 owners[key] = (name, field, flag.name)
                 option = typer.Option([] if flag.repeated else None, flag.name, help=flag.help, metavar=flag.metavar,

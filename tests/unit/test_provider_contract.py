@@ -145,7 +145,7 @@ def test_a_flag_of_another_provider_or_a_bad_value_is_refused(started):
 
 
 def test_provider_flags_are_distinct_from_each_other_and_from_the_common_ones():
-    flags = [flag.name for d in PROVIDERS.values() for flag in d.flags.flags().values()]
+    flags = [flag.name for d in PROVIDERS.values() for flag in d.flags.declared().values()]
     assert len(flags) == len(set(flags))
     common = cli("--help").output
     for flag in flags:

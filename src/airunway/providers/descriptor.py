@@ -26,7 +26,8 @@ from airunway.providers.registration import ProviderConfig
 @dataclass(frozen=True)
 class Flag:
     """How a field of a provider's options is given on the command line: ``name`` (``--image-registry-endpoint``),
-    its help, and whether it may be given several times (the field then receives the list)."""
+    its help, and whether it may be given several times. The field receives the string given (the list of them when
+    repeated); its validators make of it what the provider needs."""
 
     name: str
     help: str
@@ -49,7 +50,7 @@ class ProviderFlags(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @classmethod
-    def flags(cls) -> dict[str, Flag]:
+    def declared(cls) -> dict[str, Flag]:
         """Field name → its :class:`Flag`, for every field that has one."""
         found = {}
         for name, info in cls.model_fields.items():
@@ -66,7 +67,7 @@ class ProviderFlags(BaseModel):
         except ValidationError as exc:
             error = exc.errors()[0]
             field = str(error["loc"][0]) if error["loc"] else ""
-            flag = cls.flags().get(field)
+            flag = cls.declared().get(field)
             raise FlagError(flag.name if flag else field, error["msg"].removeprefix("Value error, ")) from None
 
 
