@@ -9,20 +9,19 @@ the core controller select the provider as soon as the manifest is applied. The 
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import yaml
 
 from airunway.api.constants import API_VERSION, INFERENCE_PROVIDER_CONFIG_KIND
-from airunway.providers.app import PROVIDERS
+from airunway.providers.registry import PROVIDERS
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "providers"
 MARKER = "# InferenceProviderConfig generated from airunway.providers.{name}.config() by hack/shim_configs.py"
 
 
 def config_document(name: str) -> dict:
-    config = importlib.import_module(f"airunway.providers.{name}").config()
+    config = PROVIDERS[name].config()
     metadata = {"name": config.name, **({"annotations": config.annotations} if config.annotations else {})}
     return {"apiVersion": API_VERSION, "kind": INFERENCE_PROVIDER_CONFIG_KIND, "metadata": metadata,
             "spec": config.spec}

@@ -212,9 +212,85 @@ def controller(
         raise typer.Exit(1)
 
 
-@app.command(cls=_GoBoolFlags)
+class _ProviderCommand(_GoBoolFlags):
+    """``airunway provider``: the provider names and each provider's own flags come from the provider registry, which
+    is loaded only when this command runs or shows its help (it imports every provider)."""
+
+    registry_loaded = False
+    owners: dict[str, tuple[str, str, str]] = {}
+    """Parameter name of a provider flag → (provider, field of its options, flag)."""
+
+    def get_params(self, ctx: typer.Context) -> list:
+        if not self.registry_loaded:
+            self.load_registry()
+        return super().get_params(ctx)
+
+    def load_registry(self) -> None:
+        import inspect
+
+        from airunway.providers.registry import PROVIDERS
+
+        self.registry_loaded = True
+        listing = ", ".join(f"{name} ({descriptor.display})" for name, descriptor in PROVIDERS.items())
+        for param in self.params:
+            if param.name == "name":
+                param.help = f"The provider: {listing}."
+        # Typer makes the options, as it would for a function with one keyword parameter per provider flag.
+        parameters, owners = [], {}
+        for name, descriptor in PROVIDERS.items():
+            for field, flag in descriptor.flags.declared().items():
+                key = f"{name}_{field}"
+                owners[key] = (name, field, flag.name)
+                option = typer.Option([] if flag.repeated else None, flag.name, help=flag.help, metavar=flag.metavar,
+                                      rich_help_panel=f"{descriptor.display} only", show_default=False)
+                parameters.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                                    annotation=list[str] if flag.repeated else Optional[str]))
+
+        def flags(**values: object) -> None: ...
+
+        flags.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        holder = typer.Typer(add_completion=False)
+        holder.command()(flags)
+        self.params.extend(typer.main.get_command(holder).params)
+        self.owners = owners
+
+    def invoke(self, ctx: typer.Context):
+        given = {}
+        for param in self.owners:
+            value = ctx.params.pop(param, None)
+            if value not in (None, (), []):
+                given[param] = value
+        ctx.meta["provider_flags"] = given
+        return super().invoke(ctx)
+
+
+def _provider_flags(ctx: typer.Context, name: str):
+    """The chosen provider's own options from the flags given; a usage error for an unknown provider, another
+    provider's flag, or a bad value."""
+    from airunway.providers.descriptor import FlagError
+    from airunway.providers.registry import UnknownProvider, provider
+
+    command: _ProviderCommand = ctx.command  # type: ignore[assignment]
+    try:
+        descriptor = provider(name)
+    except UnknownProvider as exc:
+        raise typer.BadParameter(str(exc), ctx, param_hint="NAME") from None
+    values = {}
+    for param, value in ctx.meta["provider_flags"].items():
+        owner, field, flag = command.owners[param]
+        if owner != name:
+            raise typer.BadParameter(f"only the {owner} provider takes it, not {name}", ctx, param_hint=flag)
+        values[field] = list(value) if isinstance(value, tuple) else value
+    try:
+        return descriptor.flags.from_flags(values)
+    except FlagError as exc:
+        raise typer.BadParameter(exc.problem, ctx, param_hint=exc.flag) from None
+
+
+@app.command(cls=_ProviderCommand)
 def provider(
-    name: str = typer.Argument(..., help="vllm, llmd, kaito, dynamo or kuberay"),
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The provider."),
     kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
     metrics_bind_address: str = typer.Option(":8443", help="Address of the metrics endpoint; 0 disables it."),
     health_probe_bind_address: str = typer.Option(":8081", help="Address of /healthz and /readyz."),
@@ -226,20 +302,19 @@ def provider(
     metrics_cert_path: str = typer.Option("", help="Folder with the metrics serving certificate (default: self-signed)."),
     max_concurrent_reconciles: int = typer.Option(4, help="ModelDeployments reconciled at once."),
     heartbeat_seconds: float = typer.Option(60.0, hidden=True, help="Seconds between status heartbeats."),
-    download_job_image: str = typer.Option("", help="Dynamo: image of the model download Job."),
-    image_registry_endpoint: list[str] = typer.Option(
-        [], help="Direct vLLM: REGISTRY=URL of a registry's HTTP API for pinning image tags to digests (repeatable; "
-        "REGISTRY 'default' for images named without a registry host). Images of other registries run as written.",
-    ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
     zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
 ) -> None:
-    """Run one provider controller: register its InferenceProviderConfig and run the ModelDeployments selected for it."""
+    """Run one provider controller: register its InferenceProviderConfig and run the ModelDeployments selected for it.
+
+    A provider's own flags (marked with its name) are refused for the others.
+    """
     import asyncio
 
     from airunway.kube import ConfigError, LeaderElectionLost, configure_logging
-    from airunway.providers.app import ProviderOptions, UnknownProvider, run
+    from airunway.providers.app import ProviderOptions, run
 
+    flags = _provider_flags(ctx, name)
     configure_logging(zap_log_level, "text" if zap_encoder == "console" else "json")
     options = ProviderOptions(
         kubeconfig=str(kubeconfig) if kubeconfig else None,
@@ -251,32 +326,16 @@ def provider(
         metrics_cert_path=metrics_cert_path,
         max_concurrent_reconciles=max_concurrent_reconciles,
         heartbeat=heartbeat_seconds,
-        extra=_provider_extra(download_job_image, image_registry_endpoint),
+        flags=flags,
     )
     try:
         asyncio.run(run(name, options))
-    except (UnknownProvider, ConfigError, ValueError) as exc:
+    except (ConfigError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1)
     except LeaderElectionLost as exc:
         err.print(f"[red]error:[/red] {exc}; exiting so that the process is restarted")
         raise typer.Exit(1)
-
-
-def _provider_extra(download_job_image: str, registry_endpoints: list[str]) -> dict:
-    extra: dict = {}
-    if download_job_image:
-        extra["download_job_image"] = download_job_image
-    endpoints = {}
-    for item in registry_endpoints:
-        registry, sep, url = item.partition("=")
-        if not sep or not registry or not url.startswith(("http://", "https://")):
-            err.print(f"[red]error:[/red] --image-registry-endpoint {item!r}: expected REGISTRY=http(s)://HOST[:PORT]")
-            raise typer.Exit(2)
-        endpoints[registry] = url
-    if endpoints:
-        extra["image_registry_endpoints"] = endpoints
-    return extra
 
 
 @app.command()

@@ -7,7 +7,6 @@ stops. The sandbox keeps running afterwards (``airunway sandbox down`` stops it)
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from airunway.providers.app import PROVIDERS
+from airunway.providers.registry import PROVIDERS
 from airunway.sandbox.cluster import Sandbox, default_state_dir
 
 
@@ -47,7 +46,7 @@ def _die_with_parent() -> None:
 
 def available_providers() -> tuple[str, ...]:
     """The providers this installation has a controller for."""
-    return tuple(p for p in PROVIDERS if importlib.util.find_spec(f"airunway.providers.{p}") is not None)
+    return tuple(PROVIDERS)
 
 
 def _free_port() -> int:

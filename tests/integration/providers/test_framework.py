@@ -1,4 +1,4 @@
-"""The shared provider contract (airunway.providers.framework) with a toy provider that renders a ConfigMap.
+"""The shared provider contract (airunway.providers.reconciler, .registration) with a toy provider of ConfigMaps.
 
 The toy's "pods" are the ConfigMap's ``data.state``: the test plays the upstream operator by writing it.
 """
@@ -10,14 +10,9 @@ import asyncio
 from airunway.api.modeldeployment import EndpointStatus, ReplicaStatus
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.kube import CONFIGMAPS, Client, Manager
-from airunway.providers.framework import (
-    ObservedStatus,
-    ProviderConfig,
-    ProviderReconciler,
-    Registration,
-    owner_reference,
-    standard_labels,
-)
+from airunway.providers.objects import standard_labels
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
+from airunway.providers.registration import ProviderConfig, Registration
 
 
 class Toy(ProviderReconciler):
@@ -29,11 +24,11 @@ class Toy(ProviderReconciler):
     def check_compatibility(self, md):
         return "toy needs a model id starting with org/" if not md.spec.model.id.startswith("org/") else None
 
-    def transform(self, md, raw):
+    def transform(self, md):
         return [{
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": md.name, "namespace": md.namespace, "labels": standard_labels(md),
-                         "ownerReferences": [owner_reference(raw)]},
+                         "ownerReferences": [md.owner_reference()]},
             "data": {"model": md.spec.model.id},
         }]
 

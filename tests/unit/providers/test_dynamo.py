@@ -27,8 +27,8 @@ def example(name: str, **changes) -> tuple[ModelDeployment, dict]:
     return ModelDeployment.model_validate(doc), doc
 
 
-def services_of(md, raw) -> dict:
-    return transform(md, raw)[0]["spec"]["services"]
+def services_of(md) -> dict:
+    return transform(md)[0]["spec"]["services"]
 
 
 def test_registered_config_equals_the_shipped_copy():
@@ -38,19 +38,19 @@ def test_registered_config_equals_the_shipped_copy():
 
 def test_gateway_off_gives_a_frontend_with_the_typed_overrides():
     md, raw = example("llama-70b-pd", gateway={"enabled": False})
-    services = services_of(md, raw)
+    services = services_of(md)
     assert set(services) == {"Frontend", "VllmPrefillWorker", "VllmDecodeWorker"}
     frontend = services["Frontend"]
     assert frontend["replicas"] == 2
     assert frontend["extraPodSpec"]["mainContainer"]["env"] == [{"name": "DYN_ROUTER_MODE", "value": "kv"}]
     assert "frontendSidecar" not in services["VllmDecodeWorker"]
-    dgd = transform(md, raw)[0]
+    dgd = transform(md)[0]
     assert "routerMode" not in dgd and "frontend" not in dgd
 
 
 def test_gateway_on_gives_the_endpoint_picker_and_sidecars():
     md, raw = example("llama-8b")
-    services = services_of(md, raw)
+    services = services_of(md)
     epp = services["Epp"]
     assert [e["value"] for e in epp["extraPodSpec"]["mainContainer"]["env"]] == ["true", "false"]
     assert services["VllmWorker"]["frontendSidecar"]["args"] == ["-m", "dynamo.frontend", "--router-mode", "direct"]
@@ -58,18 +58,18 @@ def test_gateway_on_gives_the_endpoint_picker_and_sidecars():
 
 def test_sglang_and_trtllm_arguments():
     md, raw = example("llama-8b", engine={"type": "sglang", "contextLength": 4096})
-    args = services_of(md, raw)["VllmWorker"]["extraPodSpec"]["mainContainer"]
+    args = services_of(md)["VllmWorker"]["extraPodSpec"]["mainContainer"]
     assert args["command"] == ["python3", "-m", "dynamo.sglang"]
     assert args["args"][:4] == ["--model-path", "meta-llama/Llama-3.1-8B-Instruct", "--context-length", "4096"]
     md, raw = example("llama-8b", engine={"type": "trtllm", "contextLength": 4096})
-    container = services_of(md, raw)["VllmWorker"]["extraPodSpec"]["mainContainer"]
+    container = services_of(md)["VllmWorker"]["extraPodSpec"]["mainContainer"]
     assert "--context-length" not in container["args"] and container["image"].endswith("tensorrtllm-runtime:1.1.1")
 
 
 def test_raw_overrides_merge_into_the_graph():
     md, raw = example("llama-8b", provider={"name": "dynamo", "overrides": {
         "spec": {"services": {"VllmWorker": {"replicas": 3}}}}})
-    worker = services_of(md, raw)["VllmWorker"]
+    worker = services_of(md)["VllmWorker"]
     assert worker["replicas"] == 3 and worker["componentType"] == "worker"
 
 
@@ -78,7 +78,7 @@ def test_mocker_mode():
     raw = copy.deepcopy(raw)
     raw["metadata"]["annotations"] = {"airunway.ai/dynamo-test-backend": "mocker"}
     md = ModelDeployment.model_validate(raw)
-    services = services_of(md, raw)
+    services = services_of(md)
     assert set(services) == {"Frontend", "VllmWorker"}
     worker = services["VllmWorker"]
     assert worker["extraPodSpec"]["mainContainer"]["command"] == ["python3", "-m", "dynamo.mocker"]
@@ -116,7 +116,7 @@ def test_storage_volumes_become_claims_and_mounts():
     md, raw = example("llama-8b", model={"id": "m/x", "storage": {"volumes": [
         {"name": "cache", "purpose": "modelCache", "claimName": "shared", "readOnly": True},
         {"name": "comp", "purpose": "compilationCache", "size": "10Gi"}]}})
-    dgd = transform(md, raw)[0]
+    dgd = transform(md)[0]
     assert dgd["spec"]["pvcs"] == [{"name": "shared", "create": False}, {"name": "llama-8b-comp", "create": False}]
     worker = dgd["spec"]["services"]["VllmWorker"]
     assert worker["volumeMounts"] == [{"name": "shared", "mountPoint": "/model-cache"},

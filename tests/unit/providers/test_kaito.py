@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.framework import TransformError
 from airunway.providers.kaito.reconciler import compatibility_problem
 from airunway.providers.kaito.status import workspace_status
 from airunway.providers.kaito.transform import transform
+from airunway.providers.objects import TransformError
 
 kaito_config = importlib.import_module("airunway.providers.kaito.config")  # the package's config() hides it
 
@@ -32,7 +32,7 @@ def test_registered_config_equals_the_shipped_copy():
 def test_vllm_preset_on_gpu_nodes():
     md, raw = deployment(engine={"type": "vllm"}, resources={"gpu": {"count": 1}}, scaling={"replicas": 2},
                          nodeSelector={"pool": "a100", "nvidia.com/gpu.present": "false"})
-    ws = transform(md, raw)[0]
+    ws = transform(md)[0]
     assert ws["inference"] == {"preset": {"name": "microsoft/phi-4"}}
     assert ws["resource"] == {"count": 2, "labelSelector": {"matchLabels": {
         "kubernetes.io/os": "linux", "pool": "a100", "nvidia.com/gpu.present": "true"}}}
@@ -41,9 +41,9 @@ def test_vllm_preset_on_gpu_nodes():
 def test_llamacpp_needs_an_image_and_uses_gguf_url():
     md, raw = deployment(engine={"type": "llamacpp"})
     with pytest.raises(TransformError, match="image is required for llamacpp engine type"):
-        transform(md, raw)
+        transform(md)
     md, raw = deployment(engine={"type": "llamacpp", "image": "runner:1", "args": {"ggufUrl": "https://x/m.gguf"}})
-    container = transform(md, raw)[0]["inference"]["template"]["spec"]["containers"][0]
+    container = transform(md)[0]["inference"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["https://x/m.gguf", "--address=:5000"]
 
 
@@ -51,7 +51,7 @@ def test_overrides_merge_and_null_deletes():
     md, raw = deployment(engine={"type": "vllm"}, resources={"gpu": {"count": 1}}, provider={"name": "kaito", "overrides": {
         "resource": {"count": 10, "labelSelector": {"matchLabels": {"nvidia.com/gpu.present": None, "vendor": "x"}}},
         "inference": {"preset": {"accessMode": "private"}}}})
-    ws = transform(md, raw)[0]
+    ws = transform(md)[0]
     assert ws["resource"]["count"] == 10
     assert ws["resource"]["labelSelector"]["matchLabels"] == {"kubernetes.io/os": "linux", "vendor": "x"}
     assert ws["inference"]["preset"] == {"name": "microsoft/phi-4", "accessMode": "private"}
@@ -61,7 +61,7 @@ def test_node_auto_provisioning_instance_type(monkeypatch):
     monkeypatch.setenv("AIRUNWAY_KAITO_NODE_AUTO_PROVISIONING", " Yes ")
     monkeypatch.setenv("AIRUNWAY_KAITO_GPU_INSTANCE_TYPE", "Standard_NC24ads_A100_v4")
     md, raw = deployment(engine={"type": "vllm"}, resources={"gpu": {"count": 1}})
-    assert transform(md, raw)[0]["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
+    assert transform(md)[0]["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
 
 
 @pytest.mark.parametrize(("spec", "problem"), [

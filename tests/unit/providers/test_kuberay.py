@@ -14,9 +14,9 @@ from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.kube.errors import NotFound
 from airunway.kube.informer import CacheNotSynced
 from airunway.kube.resources import Key
-from airunway.providers import app
-from airunway.providers.framework import provider_version
-from airunway.providers.kuberay import KubeRayReconciler, build, config
+from airunway.providers import registry
+from airunway.providers.descriptor import ProviderFlags
+from airunway.providers.kuberay import PROVIDER, KubeRayReconciler, config
 from airunway.providers.kuberay.config import rayservice_crd_served
 from airunway.providers.kuberay.reconciler import compatibility_problem, config_changed
 from airunway.providers.kuberay.status import (
@@ -34,6 +34,7 @@ from airunway.providers.kuberay.transform import (
     serve_config,
     worker_groups,
 )
+from airunway.providers.registration import provider_version
 
 from support import DATA
 
@@ -139,9 +140,9 @@ def test_readiness_is_fresh_discovery_of_rayservices():
     assert client.calls == 3
 
 
-def test_the_provider_module_is_found_by_name():
-    assert app.provider_module("kuberay").config().name == "kuberay"
-    assert isinstance(build(object(), object(), None), KubeRayReconciler)
+def test_the_provider_is_found_by_name():
+    assert registry.provider("kuberay") is PROVIDER and PROVIDER.config().name == "kuberay"
+    assert isinstance(PROVIDER.build(object(), object(), ProviderFlags()), KubeRayReconciler)
 
 
 # --------------------------------------------------------------------------------------------- compatibility
@@ -179,7 +180,7 @@ def test_compatibility_uses_the_engine_the_controller_selected():
 
 def test_aggregated_rayservice():
     md, raw = deployment(vllm(gpu=2))
-    rs = rayservice(md, raw)
+    rs = rayservice(md)
     assert (rs["apiVersion"], rs["kind"]) == ("ray.io/v1", "RayService")
     assert rs["metadata"]["name"] == "llm" and rs["metadata"]["namespace"] == "ns"
     assert rs["metadata"]["ownerReferences"] == [{
@@ -249,20 +250,20 @@ def test_disaggregated_groups_only_for_the_components_given():
 
 def test_seed_disaggregated_example_renders_six_gpu_workers():
     md, raw = example("llama-70b-pd")
-    groups = rayservice(md, raw)["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    groups = rayservice(md)["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     assert [(g["groupName"], g["replicas"], g["template"]["spec"]["containers"][0]["resources"]["limits"])
             for g in groups] == [
         ("prefill-workers", 2, {"nvidia.com/gpu": "4", "memory": "128Gi"}),
         ("decode-workers", 4, {"nvidia.com/gpu": "2", "memory": "64Gi"}),
     ]
     # the Dynamo-specific overrides are not KubeRay's business
-    assert "routerMode" not in json.dumps(rayservice(md, raw))
+    assert "routerMode" not in json.dumps(rayservice(md))
 
 
 def test_pod_template_labels_and_annotations_go_on_the_rayservice():
     md, raw = deployment(vllm(podTemplate={"metadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}}}),
                          labels={"airunway.ai/tier": "gold", "other": "no"})
-    meta = rayservice(md, raw)["metadata"]
+    meta = rayservice(md)["metadata"]
     assert meta["labels"]["team"] == "a"
     assert meta["labels"]["airunway.ai/tier"] == "gold"
     assert "other" not in meta["labels"]
@@ -323,7 +324,7 @@ def test_custom_memory_applies_to_head_and_workers():
 def test_image(spec, expected):
     md, raw = deployment({**vllm(), **spec})
     assert image(md) == expected
-    cluster = rayservice(md, raw)["spec"]["rayClusterConfig"]
+    cluster = rayservice(md)["spec"]["rayClusterConfig"]
     images = {c["image"] for g in [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
               for c in g["template"]["spec"]["containers"]}
     assert images == {expected}
@@ -331,12 +332,12 @@ def test_image(spec, expected):
 
 def test_ignored_fields_leave_the_rayservice_unchanged():
     md, raw = deployment(vllm())
-    plain = rayservice(md, raw)
+    plain = rayservice(md)
     md, raw = deployment({**vllm(), "nodeSelector": {"pool": "gpu"},
                           "tolerations": [{"key": "gpu", "operator": "Exists"}],
                           "provider": {"name": "kuberay", "overrides": {"spec": {"serveConfigV2": "x"}}},
                           "model": {"id": "org/model", "storage": {"volumes": [{"name": "c", "claimName": "c"}]}}})
-    assert rayservice(md, raw) == plain
+    assert rayservice(md) == plain
 
 
 # --------------------------------------------------------------------------------------------- status

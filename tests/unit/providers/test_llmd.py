@@ -11,12 +11,14 @@ import yaml
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.providerconfig import InferenceProviderConfig
-from airunway.providers import app, workloads
-from airunway.providers.framework import TransformError, provider_version
-from airunway.providers.llmd import LLMDReconciler, build, config
+from airunway.providers import registry, workloads
+from airunway.providers.descriptor import ProviderFlags
+from airunway.providers.llmd import PROVIDER, LLMDReconciler, config
 from airunway.providers.llmd.config import DEFAULT_IMAGE, SCHEDULER_IMAGE
 from airunway.providers.llmd.reconciler import compatibility_problem
 from airunway.providers.llmd.transform import transform
+from airunway.providers.objects import TransformError
+from airunway.providers.registration import provider_version
 
 
 def deployment(spec: dict, name: str = "llm", namespace: str = "ns") -> tuple[ModelDeployment, dict]:
@@ -41,7 +43,7 @@ def disagg(prefill: dict | None = None, decode: dict | None = None, **spec) -> d
 
 def render(spec: dict) -> list[dict]:
     md, raw = deployment(spec)
-    return transform(md, raw)
+    return transform(md)
 
 
 def container_of(obj: dict) -> dict:
@@ -99,9 +101,9 @@ def test_annotations():
         "kubectl create secret generic llm-d-hf-token --from-literal=HF_TOKEN=<your-token> -n <model-namespace>")
 
 
-def test_the_provider_module_is_wired():
-    assert app.provider_module("llmd").config().name == "llmd"
-    assert isinstance(build(None, None, None), LLMDReconciler)
+def test_the_provider_is_wired():
+    assert registry.provider("llmd") is PROVIDER and PROVIDER.config().name == "llmd"
+    assert isinstance(PROVIDER.build(None, None, ProviderFlags()), LLMDReconciler)
 
 
 # --------------------------------------------------------------------------------------------- compatibility

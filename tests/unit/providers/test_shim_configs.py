@@ -12,7 +12,7 @@ from support import ROOT
 sys.path.insert(0, str(ROOT / "hack"))
 import shim_configs  # noqa: E402
 
-from airunway.providers.app import PROVIDERS  # noqa: E402
+from airunway.providers.registry import PROVIDERS  # noqa: E402
 
 
 @pytest.mark.parametrize("name", PROVIDERS)

@@ -13,8 +13,9 @@ import yaml
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.api.providerconfig import InferenceProviderConfig
 from airunway.providers import workloads
-from airunway.providers.framework import TransformError, provider_version
-from airunway.providers.vllm import build, config, registry_endpoints
+from airunway.providers.objects import TransformError
+from airunway.providers.registration import provider_version
+from airunway.providers.vllm import VLLMFlags, build, config, registry_endpoints
 from airunway.providers.vllm.config import DEFAULT_IMAGE
 from airunway.providers.vllm.image import (
     RegistryResolver,
@@ -47,7 +48,7 @@ def vllm(gpu: int = 1, **spec) -> dict:
 
 def render(spec: dict, **kw) -> list[dict]:
     md, raw = deployment(spec, **kw)
-    return transform(md, raw)
+    return transform(md)
 
 
 def container_of(spec: dict, **kw) -> dict:
@@ -105,7 +106,7 @@ def test_registry_endpoints_from_the_environment(monkeypatch):
     with pytest.raises(ValueError, match="REGISTRY=http"):
         registry_endpoints("default=ftp://x")
     monkeypatch.setenv("AIRUNWAY_VLLM_REGISTRY_ENDPOINTS", "default=http://127.0.0.1:1")
-    reconciler = build(None, None, None)
+    reconciler = build(None, None, VLLMFlags())
     assert isinstance(reconciler, VLLMReconciler)
     assert reconciler.resolver.endpoints == {"default": "http://127.0.0.1:1"}
 
@@ -648,7 +649,7 @@ def test_steady_objects_are_not_applied_again_but_changes_and_drift_are():
         md, raw = deployment(spec)
 
         async def run():
-            for obj in transform(md, raw):
+            for obj in transform(md):
                 await reconciler.apply(md, obj)
 
         asyncio.run(run())

@@ -12,8 +12,8 @@ from typing import Any
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
 from airunway.kube.resources import Resource
-from airunway.providers.framework import ProviderConfig
 from airunway.providers.metadata import provider_annotations
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "dynamo"
 DISPLAY_NAME = "Dynamo"

@@ -13,8 +13,8 @@ from typing import Any
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.resources import DEPLOYMENTS, Resource
-from airunway.providers.framework import ProviderConfig
 from airunway.providers.metadata import provider_annotations
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "kaito"
 DISPLAY_NAME = "KAITO"

@@ -21,7 +21,7 @@ from airunway.api.constants import (
     ANNOTATION_INSTALLATION,
 )
 from airunway.providers import workloads
-from airunway.providers.framework import ProviderConfig
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "llmd"
 DISPLAY_NAME = "llm-d"

@@ -11,7 +11,7 @@ from typing import Any
 
 from airunway.api.constants import ANNOTATION_DOCUMENTATION, ANNOTATION_INSTALLATION
 from airunway.providers import workloads
-from airunway.providers.framework import ProviderConfig
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "vllm"
 DISPLAY_NAME = "vLLM"

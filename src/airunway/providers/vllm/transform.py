@@ -5,12 +5,11 @@ controller refuses that mode, as upstream does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.providers import workloads
-from airunway.providers.framework import TransformError, apply_overrides, sorted_engine_args
+from airunway.providers.objects import TransformError, apply_overrides, sorted_engine_args
 from airunway.providers.vllm.config import DEFAULT_IMAGE
 
 RESERVED_KEYS = ("host", "port")
@@ -150,20 +149,20 @@ def container(md: ModelDeployment, gpus: int, memory: str | None, cpu: str | Non
     return spec, volumes
 
 
-def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+def transform(md: ModelDeployment) -> list[dict[str, Any]]:
     """The Deployment(s) then the Service(s); the first Deployment is the primary object."""
     engine = md.resolved_engine_type()
     if engine != "vllm":
         raise TransformError(f"vLLM provider only supports vllm engine, got {engine}")
     overrides = md.spec.provider.overrides if md.spec.provider else None
     if md.spec.resolved_serving_mode() == "disaggregated":
-        return workloads.disaggregated(md, raw, overrides, _component(md))
+        return workloads.disaggregated(md, overrides, _component(md))
     res = md.spec.resources
     gpus = res.gpu.count if res and res.gpu else 0
     replicas = md.spec.scaling.replicas if md.spec.scaling and md.spec.scaling.replicas > 0 else 1
     main, volumes = container(md, gpus, res.memory if res else None, res.cpu if res else None)
-    dep = apply_overrides(workloads.deployment(md, raw, md.name, replicas, main, volumes), overrides)
-    return [dep, workloads.service(md, raw, md.name)]
+    dep = apply_overrides(workloads.deployment(md, md.name, replicas, main, volumes), overrides)
+    return [dep, workloads.service(md, md.name)]
 
 
 def _component(md: ModelDeployment):

@@ -14,26 +14,20 @@ this provider, nothing while paused, the finalizer ``airunway.ai/<name>-provider
 transform, apply (server-side apply, refusing objects another owner holds), status sync, and a requeue every 30 s
 that also puts back manual edits. Deletion marks the deployment Terminating, deletes what it owns, and drops the
 finalizer once it is gone, or after five minutes whatever happens. Status is written as a JSON merge patch of what
-changed, so the core controller's fields are never overwritten.
-
-:class:`Registration` keeps the provider's InferenceProviderConfig applied and its status (ready, version,
-heartbeat) current, and marks it not ready when the process stops.
+changed, so the core controller's fields are never overwritten. A step that cannot go on ends the reconcile with
+:meth:`~ProviderReconciler.fail` (phase Failed) or :meth:`~ProviderReconciler.wait` (phase Pending, look again later).
 """
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from airunway.api.common import now
 from airunway.api.constants import ANNOTATION_RECONCILE_PAUSED, ConditionType, Reason
 from airunway.api.modeldeployment import (
     DeploymentPhase,
@@ -41,17 +35,14 @@ from airunway.api.modeldeployment import (
     ModelDeployment,
     ReplicaStatus,
 )
-from airunway.api.resources import (  # noqa: F401 - re-exported for providers
-    INFERENCE_PROVIDER_CONFIGS,
-    MODEL_DEPLOYMENTS,
-    owner_reference,
-)
-from airunway.dicts import deep_merge, get_path, merge_patch
+from airunway.api.resources import MODEL_DEPLOYMENTS
+from airunway.dicts import get_path, merge_patch
 from airunway.kube.client import Client
 from airunway.kube.controller import Controller, Predicate, Result
 from airunway.kube.errors import Conflict, NotFound
 from airunway.kube.informer import Cache
 from airunway.kube.resources import Key, Resource
+from airunway.providers.objects import TransformError, describe_owners, owned_by
 
 log = logging.getLogger("airunway.providers")
 
@@ -59,14 +50,6 @@ FINALIZER_TIMEOUT = 300.0  # seconds from deletionTimestamp after which the fina
 RESYNC_PERIOD = 30.0  # status sync and drift correction
 DELETION_POLL = 5.0
 DELETION_RETRY = 10.0
-HEARTBEAT_PERIOD = 60.0
-SHIM_VERSION = "dev"  # replaced by the release build
-
-BLOCKED_OVERRIDE_KEYS = ("apiVersion", "kind", "metadata", "status")
-
-
-class TransformError(ValueError):
-    """The deployment cannot be rendered into this provider's objects (message says why)."""
 
 
 class ResourceConflictError(Exception):
@@ -92,86 +75,6 @@ class Owned:
     resource: Resource
     name: str
     namespace: str
-
-
-# --------------------------------------------------------------------------------------------- small helpers
-
-
-def provider_version(name: str) -> str:
-    return f"{name}-provider:{SHIM_VERSION}"
-
-
-def owned_by(obj: Mapping[str, Any], uid: str) -> bool:
-    return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
-
-
-def describe_owners(obj: Mapping[str, Any]) -> str:
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
-    if not refs:
-        return "no owner references"
-    return ", ".join(f"owned by {r.get('kind')}/{r.get('name')} (uid {r.get('uid')})" for r in refs)
-
-
-def apply_overrides(obj: dict[str, Any], overrides: Any) -> dict[str, Any]:
-    """``spec.provider.overrides`` deep-merged into a rendered object; top-level identity keys are refused."""
-    if overrides is None:
-        return obj
-    if isinstance(overrides, (str, bytes)):
-        try:
-            overrides = json.loads(overrides)
-        except ValueError as exc:
-            raise TransformError(f"invalid provider overrides: {exc}") from exc
-    if not isinstance(overrides, Mapping):
-        raise TransformError("invalid provider overrides: must be a JSON object")
-    for key in BLOCKED_OVERRIDE_KEYS:
-        if key in overrides:
-            raise TransformError(f'overriding "{key}" is not allowed')
-    return deep_merge(obj, overrides)
-
-
-def sorted_engine_args(args: Mapping[str, str] | None) -> list[str]:
-    """``spec.engine.args`` as flags, keys sorted: ``--key value``, or ``--key`` for an empty value."""
-    flags: list[str] = []
-    for key in sorted(args or {}):
-        validate_engine_arg_key(key)
-        flags.append(f"--{key}")
-        if args[key]:
-            flags.append(args[key])
-    return flags
-
-
-def validate_engine_arg_key(key: str) -> None:
-    if not key or key[0] == "-" or not all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
-        raise TransformError(
-            f'invalid engine arg key "{key}": must contain only alphanumeric characters, hyphens, and underscores'
-        )
-
-
-def render_env(md: ModelDeployment) -> list[dict[str, Any]]:
-    """``spec.env`` (value, or a secret key reference) and ``HF_TOKEN`` from the HuggingFace token secret."""
-    env: list[dict[str, Any]] = []
-    for var in md.spec.env or []:
-        item: dict[str, Any] = {"name": var.name}
-        if var.value:
-            item["value"] = var.value
-        ref = var.value_from.secret_key_ref if var.value_from else None
-        if ref is not None:
-            item["valueFrom"] = {"secretKeyRef": {"name": ref.name, "key": ref.key}}
-        env.append(item)
-    secret = md.spec.secrets.hugging_face_token if md.spec.secrets else None
-    if secret:
-        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "HF_TOKEN"}}})
-    return env
-
-
-def standard_labels(md: ModelDeployment) -> dict[str, str]:
-    """Labels on every object a provider creates: managed-by, the deployment, and the user's airunway.ai/ labels."""
-    labels = {k: v for k, v in (md.metadata.labels or {}).items() if k.startswith("airunway.ai/")}
-    labels.update({"airunway.ai/managed-by": "airunway", "airunway.ai/deployment": md.name})
-    return labels
-
-
-# --------------------------------------------------------------------------------------------- the reconciler
 
 
 class ProviderReconciler:
@@ -206,11 +109,11 @@ class ProviderReconciler:
         """Why this provider cannot run ``md`` (the deployment is marked Failed), or None."""
         return None
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         """Steps before the transform (storage, image resolution…); a Result ends the reconcile there."""
         return None
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
         """The objects for ``md``, primary first. Raise :class:`TransformError` when it cannot be rendered."""
         raise NotImplementedError
 
@@ -286,41 +189,33 @@ class ProviderReconciler:
 
         base = md.status.to_dict()
         try:
-            return await self._reconcile(md, raw)
+            return await self._reconcile(md)
         finally:
             await self.write_status(md, base)
 
-    async def _reconcile(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def _reconcile(self, md: ModelDeployment) -> Result | None:
         status = md.status
         if problem := self.check_compatibility(md):
-            self.condition(md, ConditionType.PROVIDER_COMPATIBLE, False, Reason.INCOMPATIBLE_CONFIGURATION, problem)
-            status.phase, status.message = DeploymentPhase.FAILED.value, problem
-            return None
+            return self.fail(md, problem, ConditionType.PROVIDER_COMPATIBLE, reason=Reason.INCOMPATIBLE_CONFIGURATION)
         self.condition(md, ConditionType.PROVIDER_COMPATIBLE, True, Reason.COMPATIBILITY_VERIFIED,
                        f"Configuration compatible with {self.display}")
-        if (early := await self.prepare(md, raw)) is not None:
+        if (early := await self.prepare(md)) is not None:
             return early
         try:
-            objects = self.transform(md, raw)
+            objects = self.transform(md)
         except TransformError as exc:
-            message = f"Failed to generate {self.display} resources: {exc}"
-            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.TRANSFORM_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
-            return None
+            return self.fail(md, f"Failed to generate {self.display} resources: {exc}", ConditionType.RESOURCE_CREATED,
+                             reason=Reason.TRANSFORM_FAILED)
         try:
             for obj in objects:
                 await self.apply(md, obj)
         except ResourceConflictError as exc:
-            self.condition(md, ConditionType.READY, False, Reason.RESOURCE_CONFLICT, str(exc))
-            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.RESOURCE_CONFLICT, str(exc))
-            status.phase, status.message = DeploymentPhase.FAILED.value, str(exc)
-            return None
+            return self.fail(md, str(exc), ConditionType.READY, ConditionType.RESOURCE_CREATED,
+                             reason=Reason.RESOURCE_CONFLICT)
         except Conflict:
             return Result(requeue=True)
         except Exception as exc:  # noqa: BLE001 - reported in status, retried with backoff
-            message = self.create_failed_message(exc)
-            self.condition(md, ConditionType.RESOURCE_CREATED, False, Reason.CREATE_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
+            self.fail(md, self.create_failed_message(exc), ConditionType.RESOURCE_CREATED, reason=Reason.CREATE_FAILED)
             raise
 
         self.condition(md, ConditionType.RESOURCE_CREATED, True, Reason.RESOURCE_CREATED,
@@ -383,6 +278,23 @@ class ProviderReconciler:
     def condition(self, md: ModelDeployment, type_: str, ok: bool, reason: str, message: str) -> None:
         md.status.set_condition(type_, "True" if ok else "False", reason, message,
                                 observed_generation=md.metadata.generation)
+
+    def fail(self, md: ModelDeployment, message: str, *conditions: str, reason: str = "") -> Result:
+        """Mark the deployment Failed with ``message``, each of ``conditions`` False with ``reason``; the Result ends
+        the reconcile (the next change or resync tries again)."""
+        return self._settle(md, DeploymentPhase.FAILED, message, conditions, reason, Result())
+
+    def wait(self, md: ModelDeployment, message: str, condition: str, *, reason: str, after: float) -> Result:
+        """Mark the deployment Pending with ``message`` and ``condition`` False with ``reason``, and look again in
+        ``after`` seconds."""
+        return self._settle(md, DeploymentPhase.PENDING, message, (condition,), reason, Result(requeue_after=after))
+
+    def _settle(self, md: ModelDeployment, phase: DeploymentPhase, message: str, conditions: Sequence[str],
+                reason: str, result: Result) -> Result:
+        for type_ in conditions:
+            self.condition(md, type_, False, reason, message)
+        md.status.phase, md.status.message = phase.value, message
+        return result
 
     async def write_status(self, md: ModelDeployment, base: dict[str, Any]) -> None:
         patch = merge_patch(base, md.status.to_dict())
@@ -464,91 +376,4 @@ class ProviderReconciler:
                 meta = raw["metadata"]
                 raw = await self.client.get(MODEL_DEPLOYMENTS, meta["name"], meta["namespace"])
         raise Conflict(409, "Conflict", f"could not {'add' if add else 'remove'} the finalizer after 5 attempts")
-
-
-# --------------------------------------------------------------------------------------------- registration
-
-
-@dataclass
-class ProviderConfig:
-    """What a provider registers: its InferenceProviderConfig spec and annotations, and how readiness is judged."""
-
-    name: str
-    spec: dict[str, Any]
-    annotations: dict[str, str] = field(default_factory=dict)
-    upstream_crd_version: str | None = None
-    readiness: Callable[[Client], Awaitable[bool]] | None = None
-    """None: always ready while the process runs."""
-
-
-class Registration:
-    """Applies the provider's InferenceProviderConfig, heartbeats its status, and marks it not ready on stop."""
-
-    def __init__(self, client: Client, config: ProviderConfig, heartbeat: float = HEARTBEAT_PERIOD) -> None:
-        self.client = client
-        self.config = config
-        self.heartbeat = heartbeat
-
-    async def register(self) -> None:
-        cfg = self.config
-        existing = await self.client.get_or_none(INFERENCE_PROVIDER_CONFIGS, cfg.name)
-        if existing is None:
-            obj = {
-                "apiVersion": INFERENCE_PROVIDER_CONFIGS.api_version,
-                "kind": INFERENCE_PROVIDER_CONFIGS.kind,
-                "metadata": {"name": cfg.name, "annotations": dict(cfg.annotations)},
-                "spec": copy.deepcopy(cfg.spec),
-            }
-            await self.client.create(INFERENCE_PROVIDER_CONFIGS, obj)
-        else:
-            existing["spec"] = copy.deepcopy(cfg.spec)
-            existing["metadata"]["annotations"] = {**(existing["metadata"].get("annotations") or {}), **cfg.annotations}
-            await self.client.update(INFERENCE_PROVIDER_CONFIGS, existing)
-        await self.write_status(await self.is_ready())
-
-    async def is_ready(self) -> bool:
-        if self.config.readiness is None:
-            return True
-        try:
-            return await self.config.readiness(self.client)
-        except Exception as exc:  # noqa: BLE001 - not ready, and say why
-            log.warning("readiness check failed", extra={"provider": self.config.name, "error": str(exc)})
-            return False
-
-    async def write_status(self, ready: bool) -> None:
-        status: dict[str, Any] = {
-            "ready": ready,
-            "version": provider_version(self.config.name),
-            "lastHeartbeat": now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        if self.config.upstream_crd_version:
-            status["upstreamCRDVersion"] = self.config.upstream_crd_version
-        await self.client.patch_merge(INFERENCE_PROVIDER_CONFIGS, self.config.name, {"status": status},
-                                      subresource="status")
-
-    async def run(self) -> None:
-        """Register, then heartbeat until cancelled; on the way out mark the provider not ready."""
-        await self.register()
-        try:
-            while True:
-                await asyncio.sleep(self.heartbeat)
-                try:
-                    await self.write_status(await self.is_ready())
-                except Exception as exc:  # noqa: BLE001 - the next beat tries again
-                    log.warning("heartbeat failed", extra={"provider": self.config.name, "error": str(exc)})
-        finally:
-            try:
-                await asyncio.shield(self.write_status(False))
-            except Exception as exc:  # noqa: BLE001
-                log.warning("could not mark the provider not ready", extra={"provider": self.config.name,
-                                                                              "error": str(exc)})
-
-
-async def crd_served(client: Client, api_version: str, kind: str) -> bool:
-    """Whether the API server serves ``kind`` in ``api_version`` (its CRD is installed)."""
-    try:
-        await client.resource_for(api_version, kind)
-    except NotFound:
-        return False
-    return True
 
