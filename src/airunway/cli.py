@@ -105,7 +105,7 @@ def local_stack(
     for tool in ("helm", "kubectl"):  # the installation endpoints use the sandbox's helm and kubectl
         if not os.environ.get(f"{tool.upper()}_PATH") and shutil.which(tool) is None:
             os.environ[f"{tool.upper()}_PATH"] = str(stack.sandbox.bin_dir / tool)
-    err.print(f"Sandbox cluster ready: export KUBECONFIG={stack.kubeconfig}")
+    err.print(f"Sandbox cluster ready: export KUBECONFIG={stack.kubeconfig}", soft_wrap=True)
     try:
         _serve(stack.kubeconfig, host, port)
     finally:

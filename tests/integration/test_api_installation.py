@@ -259,9 +259,11 @@ async def test_runtime_status_follows_the_registered_config(sandbox):
     deploy form's order from the table, and storage volumes from the table unless the config declares them."""
     namespace = f"t-{uuid.uuid4().hex[:8]}"
     engines = [{"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True}]
+    installation = {"airunway.ai/installation": json.dumps({"helmCharts": [
+        {"name": "kuberay-operator", "chart": "kuberay/kuberay-operator", "namespace": "ray-system"}]})}
     bare = {"apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig",
-            "metadata": {"name": "kuberay"}, "spec": {"capabilities": {"engines": engines}}}
-    own = {"airunway.ai/default-namespace": namespace,
+            "metadata": {"name": "kuberay", "annotations": installation}, "spec": {"capabilities": {"engines": engines}}}
+    own = {**installation, "airunway.ai/default-namespace": namespace,
            "airunway.ai/capabilities": json.dumps({"engines": engines, "features": {"modelStorage": True}}),
            "airunway.ai/health": json.dumps({
                "crds": [{"name": "rayservices.ray.io", "displayName": "RayService CRD"}],
