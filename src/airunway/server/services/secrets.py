@@ -48,7 +48,8 @@ class HuggingFaceSecrets:
         self.whoami = whoami
 
     async def target_namespaces(self) -> list[str]:
-        """The namespace of every registered provider, in the order the API server lists them, then ``default``."""
+        """The namespace of every registered provider, in the order the API server lists them, and ``default``; each
+        once."""
         configs = (await self.client.list_all(INFERENCE_PROVIDER_CONFIGS)).items
         return unique([decode((c.get("metadata") or {}).get("annotations")).namespace() for c in configs]
                       + [DEFAULT_NAMESPACE])
