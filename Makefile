@@ -7,7 +7,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	.venv/bin/airunway dashboard
+	.venv/bin/airunway local
 
 test: setup
 	@scripts/setup-browser.sh

@@ -32,49 +32,85 @@ def main(ctx: typer.Context) -> None:
         ctx.invoke(dashboard)
 
 
+NO_CLUSTER = (
+    "no Kubernetes cluster is configured: pass --kubeconfig FILE, set $KUBECONFIG, or create ~/.kube/config "
+    "for the cluster the dashboard should use; or run `airunway local` (what `make run` does) for the local "
+    "sandbox cluster with the controllers and the dashboard"
+)
+
+
+def _serve(kubeconfig: Optional[Path], host: str, port: int) -> None:
+    import uvicorn
+
+    from airunway.server.app import Settings, create_app
+
+    err.print(f"AI Runway dashboard on http://{host}:{port} (API under /api; Ctrl-C stops it)")
+    uvicorn.run(create_app(Settings(kubeconfig=str(kubeconfig) if kubeconfig else None)),
+                host=host, port=port, log_level="warning")
+
+
+def _logging() -> None:
+    import os
+
+    from airunway.kube import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL") or "info", "text")
+
+
 @app.command()
 def dashboard(
-    kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the sandbox)."),
+    kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(3001, envvar="PORT", help="Port to listen on."),
 ) -> None:
-    """Run the dashboard: the REST API and the web UI.
+    """Run the dashboard: the REST API and the web UI, for the configured cluster.
 
-    With no cluster configured (no --kubeconfig, $KUBECONFIG or ~/.kube/config, not in a pod) it starts the local
-    sandbox cluster with the core controller and the provider controllers, and stops the controllers on exit.
+    It never starts a cluster: with none configured (no --kubeconfig, $KUBECONFIG or ~/.kube/config, not in a pod)
+    it exits with an error; `airunway local` runs the local sandbox cluster with the controllers and the dashboard.
+    """
+    from airunway.local import configured_cluster
+
+    if kubeconfig is None and configured_cluster() is None:
+        err.print(f"[red]error:[/red] {NO_CLUSTER}")
+        raise typer.Exit(1)
+    _logging()
+    _serve(kubeconfig, host, port)
+
+
+@app.command("local")
+def local_stack(
+    host: str = typer.Option("127.0.0.1", help="Address the dashboard listens on."),
+    port: int = typer.Option(3001, envvar="PORT", help="Port the dashboard listens on."),
+    state_dir: Optional[Path] = typer.Option(
+        None, "--state-dir", help="Where the sandbox keeps its state (default: the airunway cache folder)."),
+) -> None:
+    """Run AI Runway on this machine: the sandbox cluster, the controllers and the dashboard (`make run`).
+
+    The local sandbox is built and started when needed, then the core controller and the provider controllers, then
+    the dashboard for them. It always uses the sandbox, whatever $KUBECONFIG says. Ctrl-C stops the dashboard and the controllers; the
+    sandbox keeps running until `airunway sandbox down`.
     """
     import os
     import shutil
 
-    import uvicorn
-
     from airunway import local
-    from airunway.kube import configure_logging
-    from airunway.server.app import Settings, create_app
 
-    configure_logging(os.environ.get("LOG_LEVEL") or "info", "text")
-    stack = None
-    if kubeconfig is None and local.configured_cluster() is None:
-        try:
-            stack = local.start(lambda msg: err.print(f"[dim]{msg}[/dim]"))
-        except RuntimeError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1)
-        kubeconfig = stack.kubeconfig
-        os.environ["KUBECONFIG"] = str(kubeconfig)
-        if stack.sandbox is not None:  # the installation endpoints use the sandbox's helm and kubectl
-            for tool in ("helm", "kubectl"):
-                if not os.environ.get(f"{tool.upper()}_PATH") and shutil.which(tool) is None:
-                    os.environ[f"{tool.upper()}_PATH"] = str(stack.sandbox.bin_dir / tool)
-        err.print(f"Sandbox cluster ready: export KUBECONFIG={kubeconfig}")
-    err.print(f"AI Runway dashboard on http://{host}:{port} (API under /api; Ctrl-C stops it)")
+    _logging()
     try:
-        uvicorn.run(create_app(Settings(kubeconfig=str(kubeconfig) if kubeconfig else None)),
-                    host=host, port=port, log_level="warning")
+        stack = local.start(lambda msg: err.print(f"[dim]{msg}[/dim]"), state_dir=state_dir)
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    os.environ["KUBECONFIG"] = str(stack.kubeconfig)
+    for tool in ("helm", "kubectl"):  # the installation endpoints use the sandbox's helm and kubectl
+        if not os.environ.get(f"{tool.upper()}_PATH") and shutil.which(tool) is None:
+            os.environ[f"{tool.upper()}_PATH"] = str(stack.sandbox.bin_dir / tool)
+    err.print(f"Sandbox cluster ready: export KUBECONFIG={stack.kubeconfig}", soft_wrap=True)
+    try:
+        _serve(stack.kubeconfig, host, port)
     finally:
-        if stack is not None:
-            stack.stop()
-            err.print("Controllers stopped; the sandbox keeps running (airunway sandbox down stops it).")
+        stack.stop()
+        err.print("Controllers stopped; the sandbox keeps running (airunway sandbox down stops it).")
 
 
 class _GoBoolFlags(TyperCommand):

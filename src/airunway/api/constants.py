@@ -142,7 +142,8 @@ LABEL_DEPLOYMENT = "airunway.ai/deployment"
 LABEL_ENGINE_TYPE = "airunway.ai/engine-type"
 LABEL_MODEL_SOURCE = "airunway.ai/model-source"
 
-# --- annotations on InferenceProviderConfig (read by the dashboard, not by the controllers) ---
+# --- annotations on InferenceProviderConfig (read by the dashboard, not by the controllers; the codec is
+#     airunway.api.provider_annotations) ---
 ANNOTATION_DISPLAY_NAME = "airunway.ai/display-name"
 ANNOTATION_DESCRIPTION = "airunway.ai/description"
 ANNOTATION_DEFAULT_NAMESPACE = "airunway.ai/default-namespace"
@@ -155,6 +156,11 @@ ANNOTATION_HEALTH = "airunway.ai/health"
 """JSON hints for probing the provider's health (CRDs, operator pods, status path)."""
 ANNOTATION_INSTALLATION = "airunway.ai/installation"
 """JSON InstallationInfo: how to install the provider's upstream (see providerconfig.InstallationInfo)."""
+ANNOTATION_ICON = "airunway.ai/icon"
+ANNOTATION_DEPLOYMENT_DEFAULTS = "airunway.ai/deployment-defaults"
+"""JSON defaults of the dashboard's deploy form (defaultEngine, defaultMode, defaultResources)."""
+ANNOTATION_PROVIDER_NAME = "airunway.ai/provider-name"
+"""A display name that takes precedence over every other."""
 
 TRUE = "true"
 

@@ -6,7 +6,6 @@ gateway behaviour) and CEL rules that make the core controller pick it; it heart
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import Field
@@ -202,14 +201,15 @@ class InferenceProviderConfig(KubernetesObject):
         return self.capabilities.engine_names() if self.capabilities else None
 
     def installation(self) -> InstallationInfo | None:
-        """The ``airunway.ai/installation`` annotation, parsed; None when absent.
+        """The ``airunway.ai/installation`` annotation, decoded strictly; None when absent.
 
-        Raises ``ValueError`` (pydantic's ValidationError is one) when the annotation is not valid JSON of that shape.
+        Raises :class:`~airunway.api.provider_annotations.AnnotationError` (a ``ValueError``) naming what is wrong
+        when the annotation is not valid JSON of that shape.
         """
+        from airunway.api.provider_annotations import decode  # the codec builds on the models of this module
+
         raw = self.annotation(ANNOTATION_INSTALLATION)
-        if not raw:
-            return None
-        return InstallationInfo.model_validate(json.loads(raw))
+        return decode({ANNOTATION_INSTALLATION: raw}, strict=True).installation if raw else None
 
 
 class InferenceProviderConfigList(K8sModel):

@@ -24,7 +24,8 @@ from typing import Callable, Iterable, Sequence
 
 import yaml
 
-from airunway.sandbox import build, pki as pki_mod
+from airunway.sandbox import build
+from airunway.sandbox import pki as pki_mod
 
 # Start order; stopped in reverse.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")

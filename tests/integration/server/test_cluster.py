@@ -125,6 +125,7 @@ async def test_providers_from_inference_provider_configs(sandbox, provider):
         "capabilities": {"engines": ["vllm"], "engineCapabilities": [
             {"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True, "requiresCRD": False}],
             "modes": ["aggregated"], "modelSources": [], "routerModes": [], "features": {"gpu": True}},
+        "preference": 0, "modelStorage": False,  # a provider AI Runway does not know: offered last, no volumes
     }
     assert mine in also and mine in in_settings
     assert details.status_code == 200 and details.json() == same.json()

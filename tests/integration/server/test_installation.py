@@ -254,6 +254,55 @@ async def test_providers_registered_without_a_crd_cannot_be_installed_here(sandb
         "Demo is managed by provider registration and cannot be uninstalled from this page.")
 
 
+async def test_runtime_status_follows_the_registered_config(sandbox):
+    """A KubeRay config without health hints is judged by the hints KubeRay publishes (the built-in table); once it
+    names its own CRD label and operator namespace, the status follows those; the namespace comes from the config, the
+    deploy form's order from the table, and storage volumes from the table unless the config declares them."""
+    namespace = f"t-{uuid.uuid4().hex[:8]}"
+    engines = [{"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True}]
+    installation = {"airunway.ai/installation": json.dumps({"helmCharts": [
+        {"name": "kuberay-operator", "chart": "kuberay/kuberay-operator", "namespace": "ray-system"}]})}
+    bare = {"apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig",
+            "metadata": {"name": "kuberay", "annotations": installation}, "spec": {"capabilities": {"engines": engines}}}
+    own = {**installation, "airunway.ai/default-namespace": namespace,
+           "airunway.ai/capabilities": json.dumps({"engines": engines, "features": {"modelStorage": True}}),
+           "airunway.ai/health": json.dumps({
+               "crds": [{"name": "rayservices.ray.io", "displayName": "RayService CRD"}],
+               "operatorPods": [{"namespace": namespace, "selectors": ["app=elsewhere"]}]})}
+
+    async def kuberay(api) -> dict:
+        runtimes = (await api.get("/api/runtimes/status")).json()["runtimes"]
+        return next(r for r in runtimes if r["id"] == "kuberay")
+
+    async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
+        saved = await kube.get_or_none(INFERENCE_PROVIDER_CONFIGS, "kuberay")
+        await kube.delete(INFERENCE_PROVIDER_CONFIGS, "kuberay", ignore_not_found=True)
+
+        async def gone():
+            return await kube.get_or_none(INFERENCE_PROVIDER_CONFIGS, "kuberay") is None
+
+        await until(gone, what="the kuberay config deleted")
+        try:
+            await kube.create(INFERENCE_PROVIDER_CONFIGS, bare)
+            first = await kuberay(api)
+            registered = await kube.get(INFERENCE_PROVIDER_CONFIGS, "kuberay")
+            registered["metadata"]["annotations"] = own
+            await kube.update(INFERENCE_PROVIDER_CONFIGS, registered)
+            second = await kuberay(api)
+        finally:
+            await kube.delete(INFERENCE_PROVIDER_CONFIGS, "kuberay", ignore_not_found=True)
+            if saved is not None:
+                await until(gone, what="the test's kuberay config deleted")
+                meta = {k: v for k, v in saved["metadata"].items() if k in ("name", "labels", "annotations")}
+                await kube.create(INFERENCE_PROVIDER_CONFIGS, {**saved, "metadata": meta})
+    assert first["crdFound"] is True and first["installed"] is False
+    assert first["message"].startswith("KubeRay RayService CRD found, but no ready KubeRay operator pods")
+    assert (first["defaultNamespace"], first["preference"], first["modelStorage"]) == ("default", 40, False)
+    assert second["message"] == (
+        f"RayService CRD found, but no ready KubeRay operator pods were detected in {namespace}")
+    assert (second["defaultNamespace"], second["preference"], second["modelStorage"]) == (namespace, 40, True)
+
+
 def _gpu_nodes(sandbox) -> list[dict]:
     return [n for n in kget(sandbox, "nodes")["items"] if int(n["status"]["allocatable"].get("nvidia.com/gpu", 0))]
 

@@ -260,3 +260,10 @@ def test_api_error_message_names_camel_case_paths() -> None:
     with pytest.raises(ValidationError) as caught:
         ModelDeployment.model_validate(md(resources={"gpu": {"count": -1}}))
     assert api_error_message(caught.value) == "spec.resources.gpu.count: Input should be greater than or equal to 0"
+
+
+def test_a_malformed_installation_annotation_is_refused_naming_the_problem() -> None:
+    ipc = InferenceProviderConfig.model_validate({"metadata": {"name": "p", "annotations": {
+        "airunway.ai/installation": '{"helmCharts":[{"name":"x"}]}'}}})
+    with pytest.raises(ValueError, match="Ignoring malformed Helm chart in airunway.ai/installation"):
+        ipc.installation()

@@ -125,6 +125,7 @@ def test_provider_from_spec_capabilities():
         "capabilities": {"engines": ["vllm"], "engineCapabilities": [
             {"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True, "cpuSupport": False}],
             "modes": ["aggregated"], "modelSources": [], "routerModes": [], "features": {"gpu": True}},
+        "preference": 10, "modelStorage": True,  # from the built-in providers' table
     }
 
 
@@ -164,6 +165,7 @@ def test_provider_annotations_and_warnings():
 def test_provider_without_capabilities_is_listed_not_deployable():
     info = provider_info(config(name="acme"))
     assert info["name"] == "Acme" and info["requiresCRD"] is True
+    assert info["preference"] == 0 and info["modelStorage"] is False
     assert info["warnings"] == ["Missing airunway.ai/capabilities; provider is listed but not deployable"]
 
 
