@@ -155,6 +155,10 @@ def controller(
     gateway_detection_interval: float = typer.Option(
         60.0, hidden=True, help="Seconds before asking again whether the Gateway API Inference Extension is installed."
     ),
+    provider_heartbeat_timeout: float = typer.Option(
+        180.0, help="Seconds without a provider heartbeat after which the provider is not chosen automatically and "
+        "its finalizer is removed from deployments being deleted.",
+    ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
     zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
 ) -> None:
@@ -201,6 +205,7 @@ def controller(
         epp_image=epp_image,
         patch_gateway_allowed_routes=patch_gateway_allowed_routes,
         gateway_detection_interval=gateway_detection_interval,
+        provider_heartbeat_timeout=provider_heartbeat_timeout,
     )
     try:
         asyncio.run(run(options))
@@ -313,7 +318,7 @@ def render(
         raise typer.Exit(2)
 
     result = rendering.render(obj, configs)
-    for warning in result.warnings:
+    for warning in [*result.config_problems, *result.warnings]:
         typer.echo(f"Warning: {warning}", err=True)
     denial = rendering.denial_lines(result)
     if denial:
