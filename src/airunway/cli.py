@@ -385,19 +385,25 @@ def sandbox_up(
 
 @sandbox_app.command("status")
 def sandbox_status(state_dir: Optional[Path] = _STATE_DIR) -> None:
-    """Show which sandbox processes run."""
+    """Show which sandbox processes run and whether each answers its health endpoint.
+
+    Exits 0 when every component runs and answers, 1 when some do not, 3 when none runs.
+    """
+    from rich.markup import escape
     from rich.table import Table
 
     sb = _sandbox(state_dir)
-    table = Table("component", "state", "pid")
-    status = sb.status()
-    for component, pid in status.items():
-        table.add_row(component, "[green]running[/green]" if pid else "[red]stopped[/red]", str(pid or "-"))
+    table = Table("component", "state", "pid", "health check")
+    health = sb.health()
+    colours = {"running": "green", "not answering": "red", "stopped": "red"}
+    for component, item in health.items():
+        colour = colours[item.state]
+        table.add_row(component, f"[{colour}]{item.state}[/{colour}]", str(item.pid or "-"), escape(item.detail))
     console.print(table)
-    if all(status.values()):
+    if all(item.healthy for item in health.values()):
         console.print(f"Kubeconfig: {sb.kubeconfig}")
     else:
-        raise typer.Exit(1 if any(status.values()) else 3)
+        raise typer.Exit(1 if any(item.pid for item in health.values()) else 3)
 
 
 @sandbox_app.command("down")
