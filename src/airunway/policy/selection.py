@@ -34,7 +34,7 @@ from airunway.api.modeldeployment import (
     ServingMode,
 )
 from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS, InferenceProviderConfig
-from airunway.policy.cel import cel_spec_input, compile_error, evaluate_condition
+from airunway.policy.cel import cel_spec_input, compile_error, evaluate_condition, one_line
 
 ENGINE_PREFERENCE: tuple[str, ...] = (
     EngineType.VLLM.value,
@@ -99,7 +99,8 @@ def not_reporting_message(name: str, age: float, staleness: float | None) -> str
 
 @dataclass(frozen=True)
 class BrokenRule:
-    """A selection rule that does not compile as CEL: ``index`` in ``spec.selectionRules``, the condition and why."""
+    """A selection rule that does not compile as CEL: ``index`` in ``spec.selectionRules``, the condition and why
+    (the CEL error on one line)."""
 
     index: int
     condition: str
@@ -115,7 +116,7 @@ def broken_rules(config: InferenceProviderConfig) -> tuple[BrokenRule, ...]:
     for index, rule in enumerate(config.spec.selection_rules or []):
         error = compile_error(rule.condition)
         if error is not None:
-            out.append(BrokenRule(index, rule.condition, error))
+            out.append(BrokenRule(index, rule.condition, one_line(error)))
     return tuple(out)
 
 
