@@ -317,11 +317,8 @@ class ModelDeploymentReconciler:
         reporting. Requeued for the moment the first waiting provider would pass the timeout."""
         meta = obj["metadata"]
         try:
-            md = ModelDeployment.model_validate(obj)
-        except ValidationError:
-            md = None
-        deleted_at = md.metadata.deletion_timestamp if md is not None else None
-        if deleted_at is None:
+            deleted_at = datetime.fromisoformat(str(meta["deletionTimestamp"]).replace("Z", "+00:00"))
+        except ValueError:
             return None
         configs = self.provider_configs.all() if self.provider_configs else []
         holds = provider_holds(meta.get("finalizers") or [], configs, deleted_at, now(), self.heartbeat_timeout)
@@ -329,25 +326,27 @@ class ModelDeploymentReconciler:
             return None
         released = [hold for hold in holds if hold.release]
         waiting = [hold for hold in holds if not hold.release]
-        base = md.status.to_dict()
-        status = md.status
-        status.phase = DeploymentPhase.TERMINATING.value
-        if released:
-            message = "; ".join(hold.released_message() for hold in released)
-            reason = Reason.PROVIDER_FINALIZER_REMOVED
-        else:
-            message = "; ".join(hold.waiting_message() for hold in waiting)
-            reason = Reason.WAITING_FOR_PROVIDER
-        status.message = message[0].upper() + message[1:]
-        status.set_condition(ConditionType.DELETING, "True", reason, status.message,
-                             observed_generation=md.metadata.generation)
-        await self._patch_status(key, base, status.to_dict())
+        try:
+            md: ModelDeployment | None = ModelDeployment.model_validate(obj)
+        except ValidationError:
+            md = None  # one the typed model cannot read is still released; its status is left as it is
+        if md is not None:
+            base = md.status.to_dict()
+            status = md.status
+            status.phase = DeploymentPhase.TERMINATING.value
+            if released:
+                message = "; ".join(hold.released_message() for hold in released)
+                reason = Reason.PROVIDER_FINALIZER_REMOVED
+            else:
+                message = "; ".join(hold.waiting_message() for hold in waiting)
+                reason = Reason.WAITING_FOR_PROVIDER
+            status.message = _sentence(message)
+            status.set_condition(ConditionType.DELETING, "True", reason, status.message,
+                                 observed_generation=md.metadata.generation)
+            await self._patch_status(key, base, status.to_dict())
         if released:
             await self._release(key, obj, released)
-            if waiting:
-                return Result(requeue_after=min(hold.retry_after for hold in waiting))
-            return None
-        return Result(requeue_after=min(hold.retry_after for hold in waiting))
+        return Result(requeue_after=min(hold.retry_after for hold in waiting)) if waiting else None
 
     async def _release(self, key: Key, obj: Mapping[str, Any], released: list[ProviderHold]) -> None:
         """Remove the finalizers of ``released`` (only if the list is still as read: a JSON patch with a test), then
@@ -363,8 +362,7 @@ class ModelDeploymentReconciler:
         for hold in released:
             log.warning("removed the finalizer of a provider that stopped reporting",
                         extra={"key": str(key), "provider": hold.provider, "silentFor": round(hold.silent_for)})
-            await self.events.record(obj, WARNING, EVENT_PROVIDER_FINALIZER_REMOVED,
-                                     hold.released_message()[0].upper() + hold.released_message()[1:])
+            await self.events.record(obj, WARNING, EVENT_PROVIDER_FINALIZER_REMOVED, _sentence(hold.released_message()))
 
     # -- Gateway routing ---------------------------------------------------------------------------------
 
@@ -459,6 +457,10 @@ def gateway_changed() -> Predicate:
                 or get_path(old, "status", "addresses") != get_path(new, "status", "addresses"))
 
     return Predicate(update=update)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _selected_provider(md: ModelDeployment) -> str:
