@@ -160,7 +160,8 @@ async def test_a_provider_that_stopped_reporting_is_not_chosen_automatically(san
         assert auto["provider"]["name"] == silent_provider
 
 
-def test_selection_rules_that_do_not_compile_are_reported_on_the_config_and_as_an_event(sandbox, namespace, core):
+async def test_selection_rules_that_do_not_compile_are_reported_on_the_config_and_as_an_event(sandbox, namespace,
+                                                                                               core):
     name = f"broken-{uuid.uuid4().hex[:6]}"
     register(sandbox, name, [{"condition": "spec.resources.gpu.count >", "priority": 2000},
                              {"condition": "false", "priority": 1}], datetime.now(timezone.utc))
@@ -184,6 +185,17 @@ def test_selection_rules_that_do_not_compile_are_reported_on_the_config_and_as_a
         [recorded] = eventually(event, timeout=30, what="an InvalidSelectionRule event")
         assert recorded["type"] == "Warning" and recorded["involvedObject"]["kind"] == "InferenceProviderConfig"
         assert "spec.resources.gpu.count >" in recorded["message"]
+
+        # The dashboard's selection endpoint names the rule as the reason.
+        body = {"name": "pick", "namespace": namespace, "modelId": MODEL["id"], "engine": "vllm",
+                "resources": {"gpu": 1}}
+        async with DashboardAPI(sandbox, Settings(auth_enabled=False)) as api:
+            answer = (await api.post("/api/deployments/selection", json=body)).json()
+        verdict = next(v for v in answer["verdicts"] if v["name"] == name)
+        assert [(r["index"], r["condition"]) for r in verdict["brokenRules"]] == [(0, "spec.resources.gpu.count >")]
+        assert "selection rule 0 `spec.resources.gpu.count >` does not compile and is ignored: " in verdict["explanation"]
+        assert any(problem.startswith(f"InferenceProviderConfig {name}: selection rule 0") for problem in
+                   answer["configProblems"])
 
         # Fixed, the condition turns True.
         sandbox.kubectl("patch", "inferenceproviderconfig", name, "--type=json", "-p", json.dumps(
