@@ -300,7 +300,10 @@ def test_when_every_provider_stopped_reporting_the_error_says_which():
     assert provider.error.startswith(NO_HEALTHY_PROVIDERS + "; provider silent has not reported for 4000 s")
     engine = select_engine(md({"model": {"id": "m"}, "resources": {"gpu": {"count": 1}}}), configs,
                            Liveness(NOW, 180))
-    assert not engine.ok
+    assert engine.error == (
+        "no engines available from registered providers (hasGPU=true, servingMode=aggregated, advertised=map[]); "
+        "provider silent has not reported for 4000 s (its heartbeat is older than the 180 s staleness window), so its "
+        "engines are not offered; name spec.engine.type and spec.provider.name to use it anyway")
 
 
 def test_a_config_without_a_heartbeat_is_not_stale():

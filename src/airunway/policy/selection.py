@@ -90,11 +90,12 @@ class Liveness:
         return config.ready and self.stale_for(config) is None
 
 
-def not_reporting_message(name: str, age: float, staleness: float | None) -> str:
-    """Why a provider whose heartbeat is ``age`` seconds old is not chosen automatically."""
+def not_reporting_message(name: str, age: float, staleness: float | None,
+                          consequence: str = "it is not chosen automatically; name it in spec.provider.name to use it "
+                          "anyway") -> str:
+    """Why a provider whose heartbeat is ``age`` seconds old is left out (by default: of the automatic choice)."""
     return (f"provider {name} has not reported for {age:.0f} s (its heartbeat is older than the "
-            f"{staleness or 0:.0f} s staleness window), so it is not chosen automatically; name it in "
-            "spec.provider.name to use it anyway")
+            f"{staleness or 0:.0f} s staleness window), so {consequence}")
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,12 @@ def select_engine(
         f"no engines available from registered providers (hasGPU={_go_bool(has_gpu)}, servingMode={mode}, "
         f"advertised=map[{listing}])"
     )
+    for config in configs:  # upstream's error, with the providers left out for not reporting named after it
+        age = liveness.stale_for(config) if config.ready else None
+        if age is not None:
+            error += "; " + not_reporting_message(
+                config.name, age, liveness.staleness,
+                "its engines are not offered; name spec.engine.type and spec.provider.name to use it anyway")
     return EngineSelection(None, None, None, error, has_gpu, mode, available)
 
 
