@@ -191,6 +191,10 @@ def controller(
     gateway_detection_interval: float = typer.Option(
         60.0, hidden=True, help="Seconds before asking again whether the Gateway API Inference Extension is installed."
     ),
+    provider_heartbeat_timeout: float = typer.Option(
+        180.0, help="Seconds without a provider heartbeat after which the provider is not chosen automatically and "
+        "its finalizer is removed from deployments being deleted.",
+    ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
     zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
 ) -> None:
@@ -237,6 +241,7 @@ def controller(
         epp_image=epp_image,
         patch_gateway_allowed_routes=patch_gateway_allowed_routes,
         gateway_detection_interval=gateway_detection_interval,
+        provider_heartbeat_timeout=provider_heartbeat_timeout,
     )
     try:
         asyncio.run(run(options))
@@ -408,7 +413,7 @@ def render(
         raise typer.Exit(2)
 
     result = rendering.render(obj, configs)
-    for warning in result.warnings:
+    for warning in [*result.config_problems, *result.warnings]:
         typer.echo(f"Warning: {warning}", err=True)
     denial = rendering.denial_lines(result)
     if denial:
@@ -475,19 +480,25 @@ def sandbox_up(
 
 @sandbox_app.command("status")
 def sandbox_status(state_dir: Optional[Path] = _STATE_DIR) -> None:
-    """Show which sandbox processes run."""
+    """Show which sandbox processes run and whether each answers its health endpoint.
+
+    Exits 0 when every component runs and answers, 1 when some do not, 3 when none runs.
+    """
+    from rich.markup import escape
     from rich.table import Table
 
     sb = _sandbox(state_dir)
-    table = Table("component", "state", "pid")
-    status = sb.status()
-    for component, pid in status.items():
-        table.add_row(component, "[green]running[/green]" if pid else "[red]stopped[/red]", str(pid or "-"))
+    table = Table("component", "state", "pid", "health check")
+    health = sb.health()
+    colours = {"running": "green", "not answering": "red", "stopped": "red"}
+    for component, item in health.items():
+        colour = colours[item.state]
+        table.add_row(component, f"[{colour}]{item.state}[/{colour}]", str(item.pid or "-"), escape(item.detail))
     console.print(table)
-    if all(status.values()):
+    if all(item.healthy for item in health.values()):
         console.print(f"Kubeconfig: {sb.kubeconfig}")
     else:
-        raise typer.Exit(1 if any(status.values()) else 3)
+        raise typer.Exit(1 if any(item.pid for item in health.values()) else 3)
 
 
 @sandbox_app.command("down")

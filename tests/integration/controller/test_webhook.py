@@ -22,6 +22,8 @@ import uuid
 import pytest
 import yaml
 
+from airunway.controller.webhook import MATCH_CONDITIONS
+
 from support import DATA, ControllerProcess, eventually, free_port, kget
 
 DENIED = 'admission webhook "vmodeldeployment-v1alpha1.kb.io" denied the request: '
@@ -47,6 +49,7 @@ def webhook_configuration(kind: str, name: str, webhook: str, path: str, port: i
             "namespaceSelector": {"matchLabels": label},
             "rules": [{"apiGroups": ["airunway.ai"], "apiVersions": ["v1alpha1"],
                        "operations": ["CREATE", "UPDATE"], "resources": ["modeldeployments"]}],
+            "matchConditions": list(MATCH_CONDITIONS),
         }],
     }
 
@@ -425,3 +428,59 @@ def test_the_seed_examples_are_admitted(setup):
         stored = kget(setup.sandbox, "modeldeployment", doc["metadata"]["name"], "-n", setup.namespace)
         assert stored["spec"]["serving"]["mode"] in ("aggregated", "disaggregated")
         assert stored["spec"]["model"]["source"] == "huggingface"
+
+
+# --------------------------------------------------------------------------------------------- controller down
+
+
+def test_with_the_controller_down_a_deletion_completes_and_spec_changes_are_still_refused(sandbox, tmp_path):
+    """failurePolicy Fail refuses whatever the webhooks are called for while nothing answers them; the match
+    conditions keep them out of metadata-only updates and updates of objects being deleted."""
+    suffix = uuid.uuid4().hex[:8]
+    namespace, label = f"webhook-down-{suffix}", {"airunway-webhook-test": suffix}
+    validating, mutating = f"test-{suffix}-validating", f"test-{suffix}-mutating"
+    port = free_port()
+    sandbox.kubectl("create", "namespace", namespace)
+    sandbox.kubectl("label", "namespace", namespace, *(f"{k}={v}" for k, v in label.items()))
+    configs = [
+        webhook_configuration("ValidatingWebhookConfiguration", validating, "vmodeldeployment-v1alpha1.kb.io",
+                              VALIDATE, port, label),
+        webhook_configuration("MutatingWebhookConfiguration", mutating, "mmodeldeployment-v1alpha1.kb.io",
+                              MUTATE, port, label),
+    ]
+    proc = None
+    try:
+        sandbox.kubectl("create", "-f", "-", input=yaml.safe_dump_all(configs))
+        proc = ControllerProcess(
+            sandbox, tmp_path / "controller.log",
+            f"--webhook-port={port}", "--webhook-host=127.0.0.1", "--webhook-extra-host=127.0.0.1",
+            f"--webhook-cert-dir={tmp_path / 'certs'}", f"--validating-webhook-configuration={validating}",
+            f"--mutating-webhook-configuration={mutating}",
+            env={"ENABLE_WEBHOOKS": "true", "POD_NAMESPACE": namespace},
+        )
+        proc.wait_ready()
+        obj = md("held", {"engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}}})
+        obj["metadata"]["finalizers"] = ["example.com/hold"]
+        sandbox.kubectl("create", "-n", namespace, "-f", "-", input=yaml.safe_dump(obj))
+        proc.stop()
+
+        def kubectl(*args: str):
+            return sandbox.kubectl(*args, "-n", namespace, check=False)
+
+        refused = kubectl("patch", "modeldeployment", "held", "--type=merge", "-p", '{"spec":{"scaling":{"replicas":2}}}')
+        assert refused.returncode != 0 and "failed calling webhook" in refused.stderr, refused.stderr
+        assert kubectl("label", "modeldeployment", "held", "team=a").returncode == 0
+        assert kubectl("delete", "modeldeployment", "held", "--wait=false").returncode == 0
+        while_deleting = kubectl("annotate", "modeldeployment", "held", "note=being-deleted")
+        assert while_deleting.returncode == 0, while_deleting.stderr
+        # The documented way out when nothing removes a finalizer.
+        released = kubectl("patch", "modeldeployment", "held", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+        assert released.returncode == 0, released.stderr
+        eventually(lambda: kubectl("get", "modeldeployment", "held").returncode != 0, timeout=30,
+                   what="the deployment to be gone")
+    finally:
+        sandbox.kubectl("delete", "validatingwebhookconfiguration", validating, "--ignore-not-found", check=False)
+        sandbox.kubectl("delete", "mutatingwebhookconfiguration", mutating, "--ignore-not-found", check=False)
+        if proc is not None:
+            proc.stop()
+        sandbox.kubectl("delete", "namespace", namespace, "--wait=false", check=False)

@@ -4,6 +4,7 @@ FailedScheduling for impossible requests, garbage collection, and a clean CLI li
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -125,7 +126,26 @@ def test_cli_up_status_down_leaves_nothing_behind(tmp_path):
         status = subprocess.run(cli + ["sandbox", "status", "--state-dir", str(state)], capture_output=True, text=True, env=env)
         assert status.returncode == 0, status.stdout
         for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
-            assert component in status.stdout
+            line = next(l for l in status.stdout.splitlines() if f" {component} " in l)
+            assert " running " in line and ": ok " in line, status.stdout
+
+        # An API server whose process runs but does not answer is reported so (SIGSTOP freezes it).
+        from airunway.sandbox.cluster import Sandbox
+
+        apiserver = Sandbox(state).status()["kube-apiserver"]
+        os.kill(apiserver, signal.SIGSTOP)
+        try:
+            frozen = subprocess.run(cli + ["sandbox", "status", "--state-dir", str(state)], capture_output=True,
+                                    text=True, env=env, timeout=60)
+        finally:
+            os.kill(apiserver, signal.SIGCONT)
+        assert frozen.returncode == 1, frozen.stdout
+        line = next(l for l in frozen.stdout.splitlines() if " kube-apiserver " in l)
+        assert "not answering" in line and "/livez: no answer within" in line, frozen.stdout
+        assert "Kubeconfig:" not in frozen.stdout
+        thawed = subprocess.run(cli + ["sandbox", "status", "--state-dir", str(state)], capture_output=True,
+                                text=True, env=env)
+        assert thawed.returncode == 0, thawed.stdout
         bin_dir = next(l for l in up.stdout.splitlines() if l.startswith("export PATH=")).split("=", 1)[1].split(":")[0]
         nodes = subprocess.run(
             [f"{bin_dir}/kubectl", "--kubeconfig", str(state / "kubeconfig"), "get", "nodes", "-o", "name"],

@@ -293,6 +293,7 @@ def test_condition_types() -> None:
         "Validated", "EngineSelected", "ProviderSelected", "ProviderCompatible", "StorageReady", "ModelDownloaded",
         "ResourceCreated", "Ready", "GatewayReady", "ImageResolved", "ImageVerified", "UnsupportedImage",
         "RecipeResolved", "NightlyAvailable", "HardwareCompatible",
+        "Deleting",  # ours, after upstream's
     ]
 
 

@@ -67,3 +67,12 @@ def test_go_style_boolean_flags_are_accepted(monkeypatch):
     options = seen["options"]
     assert options.leader_elect and not options.enable_provider_selector and options.metrics_secure
     assert options.enable_http2
+
+
+def test_the_provider_heartbeat_timeout_defaults_to_the_shared_staleness_window_and_must_be_positive():
+    from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS
+    from airunway.server.services.installation import DEFAULT_STALENESS_MS
+
+    assert ControllerOptions().provider_heartbeat_timeout == PROVIDER_STALENESS_SECONDS == DEFAULT_STALENESS_MS / 1000
+    with pytest.raises(OptionsError, match="--provider-heartbeat-timeout must be more than 0 seconds, got 0"):
+        ControllerOptions(provider_heartbeat_timeout=0, disable_cert_rotation=True).check()

@@ -256,3 +256,97 @@ def test_provider_config_events_before_the_deployments_are_listed_enqueue_nothin
 
     reconciler = ModelDeploymentReconciler(None, Unsynced(), metrics=None)
     assert reconciler.deployments_affected_by({"metadata": {"name": "vllm"}}) == []
+
+
+# -- providers that stop reporting ---------------------------------------------------------------------------
+
+
+def test_a_provider_config_whose_heartbeat_comes_back_matters():
+    from datetime import datetime, timedelta, timezone
+
+    def at(seconds_ago: float) -> dict:
+        beat = (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {**provider_config("kaito"), "status": {"ready": True, "lastHeartbeat": beat}}
+
+    update = provider_config_changed(180).update
+    assert update(at(600), at(0))  # back from the dead: deployments waiting for a provider are looked at again
+    assert not update(at(60), at(0))  # an ordinary heartbeat
+    assert not update(at(900), at(600))
+
+
+class DeletionWorld(PatchRecorder):
+    """Records the finalizer patches and Events of the deletion path as well."""
+
+    def __init__(self, cache: MemoryCache) -> None:
+        super().__init__(cache)
+        self.json_patches: list[list[dict]] = []
+        self.events: list[tuple[str, str, str]] = []
+
+    async def patch_json(self, resource, name, ops, namespace=None, *, subresource=None):
+        self.json_patches.append(ops)
+        return {}
+
+    async def record(self, obj, type_, reason, message):
+        self.events.append((type_, reason, message))
+
+
+def deleting(provider_beat_seconds_ago: float | None, finalizers=("airunway.ai/vllm-provider", "example.com/keep")):
+    from datetime import datetime, timedelta, timezone
+
+    world_cache = MemoryCache()
+    client = DeletionWorld(world_cache)
+    config = provider_config("vllm")
+    if provider_beat_seconds_ago is not None:
+        beat = datetime.now(timezone.utc) - timedelta(seconds=provider_beat_seconds_ago)
+        config["status"]["lastHeartbeat"] = beat.strftime("%Y-%m-%dT%H:%M:%SZ")
+    world_cache.put(INFERENCE_PROVIDER_CONFIGS, config)
+    obj = deployment(status={"phase": "Running", "provider": {"name": "vllm"}})
+    obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    obj["metadata"]["finalizers"] = list(finalizers)
+    world_cache.put(MODEL_DEPLOYMENTS, obj)
+    rec = ModelDeploymentReconciler(client, world_cache, metrics=DeploymentMetrics(registry=CollectorRegistry()),
+                                    heartbeat_timeout=180, events=client)
+    return rec, client, obj
+
+
+async def test_a_deletion_waits_for_a_provider_that_reports_and_says_so():
+    rec, client, obj = deleting(provider_beat_seconds_ago=30)
+    result = await rec.reconcile(Key.of(obj))
+    assert 150 < result.requeue_after <= 152  # when the provider would pass the timeout
+    status = obj["status"]
+    assert status["phase"] == "Terminating"
+    assert status["message"] == (
+        "Being deleted: waiting for provider vllm to delete its objects and remove its finalizer "
+        "airunway.ai/vllm-provider; if it sends no heartbeat for 180 s the core controller removes the finalizer itself")
+    assert conditions(status)["Deleting"] == ("True", "WaitingForProvider", status["message"])
+    assert client.json_patches == [] and client.events == []
+    # A second pass writes nothing: the message has no running clock in it.
+    client.patches.clear()
+    await rec.reconcile(Key.of(obj))
+    assert client.patches == []
+
+
+async def test_a_provider_silent_past_the_timeout_loses_its_finalizer_with_a_warning_event():
+    rec, client, obj = deleting(provider_beat_seconds_ago=600)
+    assert await rec.reconcile(Key.of(obj)) is None
+    assert client.json_patches == [[
+        {"op": "test", "path": "/metadata/finalizers", "value": ["airunway.ai/vllm-provider", "example.com/keep"]},
+        {"op": "replace", "path": "/metadata/finalizers", "value": ["example.com/keep"]},
+    ]]
+    [(kind, reason, message)] = client.events
+    assert (kind, reason) == ("Warning", "ProviderFinalizerRemoved")
+    assert message.startswith("Provider vllm has not reported for 600 s (more than 180 s): removed its finalizer "
+                              "airunway.ai/vllm-provider")
+    assert conditions(obj["status"])["Deleting"][:2] == ("True", "ProviderFinalizerRemoved")
+
+
+async def test_a_deletion_without_provider_finalizers_is_left_alone():
+    rec, client, obj = deleting(provider_beat_seconds_ago=600, finalizers=("example.com/keep",))
+    assert await rec.reconcile(Key.of(obj)) is None
+    assert client.patches == [] and client.json_patches == [] and client.events == []
+
+
+async def test_a_provider_that_never_reported_is_timed_from_the_deletion():
+    rec, client, obj = deleting(provider_beat_seconds_ago=None)  # deleted in January 2026: long past
+    await rec.reconcile(Key.of(obj))
+    assert client.json_patches and "has not reported since the deletion" in client.events[0][2]

@@ -20,6 +20,8 @@ from airunway.kube.errors import Forbidden, NotFound, ServerError, Unauthorized
 from airunway.kube.informer import CacheNotSynced
 from airunway.kube.webhook import WebhookServer, parse_review
 
+from support import DEPLOY
+
 DYNAMO = {
     "apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig", "metadata": {"name": "dynamo"},
     "spec": {"capabilities": {"engines": [{"name": "vllm", "servingModes": ["aggregated", "disaggregated"],
@@ -193,3 +195,64 @@ def test_the_controller_serves_webhooks_only_when_enabled(tmp_path, enabled, rot
     assert ("webhook-certificate" in manager.readyz_checks) is rotation
     assert manager.readyz_checks["webhook"]() is not None  # not serving yet
     assert sorted(p.name for p in (tmp_path / "certs").iterdir()) == ["tls.crt", "tls.key"]  # bootstrap pair
+
+
+# --------------------------------------------------------------------------------------------- match conditions
+
+
+def _calls_webhook(operation: str, obj: dict, old: dict | None) -> bool:
+    """Whether the API server would call the webhooks, by evaluating MATCH_CONDITIONS with a real CEL engine."""
+    import cel_expr_python.cel as cel
+
+    from airunway.controller.webhook import MATCH_CONDITIONS
+
+    env = cel.NewEnv(variables={"request": cel.Type.DYN, "object": cel.Type.DYN, "oldObject": cel.Type.DYN})
+    data = {"request": {"operation": operation}, "object": obj, "oldObject": old}
+    results = [env.compile(condition["expression"]).eval(data=data) for condition in MATCH_CONDITIONS]
+    assert all(result.type() == cel.Type.BOOL for result in results), [r.value() for r in results]
+    return all(result.value() for result in results)
+
+
+LIVE = {"metadata": {"name": "m", "finalizers": ["airunway.ai/vllm-provider"]},
+        "spec": {"model": {"id": "org/m"}, "scaling": {"replicas": 1}}}
+
+
+def _with(obj: dict, **changes) -> dict:
+    out = copy.deepcopy(obj)
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = out
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return out
+
+
+def test_match_conditions_call_the_webhooks_for_creates_and_spec_changes():
+    assert _calls_webhook("CREATE", LIVE, None)
+    assert _calls_webhook("UPDATE", _with(LIVE, spec__scaling={"replicas": 2}), LIVE)
+    assert _calls_webhook("UPDATE", _with(LIVE, spec__model={"id": "org/other"}), LIVE)
+    # a spec removed altogether is still refused by the webhook (and the schema)
+    assert _calls_webhook("UPDATE", {"metadata": LIVE["metadata"]}, LIVE)
+
+
+def test_match_conditions_skip_metadata_only_updates_and_objects_being_deleted():
+    assert not _calls_webhook("UPDATE", _with(LIVE, metadata__finalizers=[]), LIVE)
+    assert not _calls_webhook("UPDATE", _with(LIVE, metadata__labels={"team": "a"}), LIVE)
+    assert not _calls_webhook("UPDATE", _with(LIVE, metadata__annotations={"note": "x"}), LIVE)
+    deleting = _with(LIVE, metadata__deletionTimestamp="2026-01-01T00:00:00Z")
+    assert not _calls_webhook("UPDATE", _with(deleting, metadata__finalizers=[]), deleting)
+    assert not _calls_webhook("UPDATE", _with(deleting, spec__scaling={"replicas": 3}), deleting)
+
+
+def test_the_kustomize_webhooks_carry_the_same_match_conditions():
+
+    import yaml
+
+    from airunway.controller.webhook import MATCH_CONDITIONS
+
+    path = DEPLOY / "controller" / "webhooks.yaml"
+    hooks = [hook for doc in yaml.safe_load_all(path.read_text()) for hook in doc["webhooks"]]
+    assert len(hooks) == 2
+    for hook in hooks:
+        assert hook["matchConditions"] == list(MATCH_CONDITIONS), hook["name"]

@@ -116,6 +116,28 @@ def test_custom_provider_configs_with_one_not_ready(tmp_path):
     assert out["status"]["provider"]["name"] == "slow"
 
 
+def test_a_selection_rule_that_does_not_compile_is_a_warning_and_the_reason_in_the_table(tmp_path):
+    engines = [{"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True}]
+    configs = write(
+        tmp_path, "providers.yaml",
+        {"apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig", "metadata": {"name": "broken"},
+         "spec": {"capabilities": {"engines": engines},
+                  "selectionRules": [{"condition": "spec.resources.gpu.count >", "priority": 90}]}},
+        {"apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig", "metadata": {"name": "plain"},
+         "spec": {"capabilities": {"engines": engines}, "selectionRules": [{"condition": "true", "priority": 1}]}},
+    )
+    result = CliRunner().invoke(app, ["render", "-f", str(EXAMPLES / "llama-8b.yaml"), "--provider-config",
+                                      str(configs)], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.stderr
+    assert ("Warning: InferenceProviderConfig broken: selection rule 0 `spec.resources.gpu.count >` does not "
+            "compile and is ignored: ") in result.stderr
+    assert "Provider: plain" in result.stdout
+    assert "selection rule 0 `spec.resources.gpu.count >` does not compile and is ignored" in result.stdout
+    # The warning is given with -o yaml too, whose standard output stays the object alone.
+    quiet = run("-f", str(EXAMPLES / "llama-8b.yaml"), "--provider-config", str(configs), "-o", "yaml")
+    assert "does not compile" in quiet.stderr and "does not compile" not in quiet.stdout
+
+
 def test_invalid_input_prints_the_webhook_errors(tmp_path):
     path = write(tmp_path, "bad.yaml", deployment({"model": {}, "provider": {"overrides": {"hostNetwork": True}}}, name="a.b"))
     result = run("-f", str(path))

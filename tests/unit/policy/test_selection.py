@@ -4,6 +4,7 @@ validation (§5.3)."""
 from __future__ import annotations
 
 import copy
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -18,8 +19,11 @@ from airunway.policy.selection import (
     NO_COMPATIBLE_PROVIDER,
     NO_HEALTHY_PROVIDERS,
     NO_PROVIDERS_REGISTERED,
+    BrokenRule,
+    Liveness,
     Outcome,
     SelectionSource,
+    broken_rules,
     provider_change_error,
     select_engine,
     select_provider,
@@ -224,6 +228,88 @@ def test_rules_that_fail_are_skipped():
     a = provider.verdict("a")
     assert a.priority == 5 and a.outcome == Outcome.LOWER_PRIORITY
     assert [rule.error is not None for rule in a.rules] == [True, True, True, False]
+
+
+def test_a_rule_that_does_not_compile_is_named_with_its_cel_error_and_ignored():
+    configs = [
+        ipc("broken", [gpu_engine("vllm")], [("spec.resources.gpu.count >", 900), ("spec.nope == 1", 800),
+                                             ("true", 5)]),
+        ipc("fine", [gpu_engine("vllm")], [("true", 6)]),
+    ]
+    assert [(r.index, r.condition) for r in broken_rules(configs[0])] == [(0, "spec.resources.gpu.count >")]
+    assert broken_rules(configs[1]) == ()
+    _, provider = select({"model": {"id": "m"}, "engine": {"type": "vllm"}}, configs)
+    assert provider.provider == "fine"  # only the rules that compile count: priority 5 against 6
+    verdict = provider.verdict("broken")
+    assert verdict.priority == 5 and verdict.outcome == Outcome.LOWER_PRIORITY
+    [broken] = verdict.broken_rules
+    assert isinstance(broken, BrokenRule) and broken.error
+    assert verdict.explanation == (
+        "rule `true` matched, priority 5 (1 of 3 rules could not be evaluated and were skipped); lower than fine "
+        f"(priority 6); selection rule 0 `spec.resources.gpu.count >` does not compile and is ignored: {broken.error}"
+    )
+    assert [rule.compiles for rule in verdict.rules] == [False, True, True]
+
+
+def test_a_broken_provider_can_still_win_through_the_rules_that_compile():
+    configs = [ipc("broken", [gpu_engine("vllm")], [("))", 900), ("true", 50)]),
+               ipc("other", [gpu_engine("vllm")], [("true", 10)])]
+    _, provider = select({"model": {"id": "m"}, "engine": {"type": "vllm"}}, configs)
+    assert provider.provider == "broken"
+    assert "selection rule 0 `))` does not compile and is ignored: " in provider.verdict("broken").explanation
+
+
+NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def beating(config: InferenceProviderConfig, seconds_ago: float) -> InferenceProviderConfig:
+    config.status.last_heartbeat = NOW - timedelta(seconds=seconds_ago)
+    return config
+
+
+def test_a_provider_that_stopped_reporting_is_not_chosen_automatically():
+    configs = [beating(ipc("silent", [gpu_engine("vllm")], [("true", 100)]), 400),
+               beating(ipc("alive", [gpu_engine("vllm")], [("true", 1)]), 30)]
+    deployment = md({"model": {"id": "m"}, "resources": {"gpu": {"count": 1}}})
+    liveness = Liveness(NOW, 180)
+    engine = select_engine(deployment, configs, liveness)
+    assert engine.reason == "auto-selected from provider alive capabilities"
+    provider = select_provider(deployment, configs, "vllm", liveness)
+    assert provider.provider == "alive"
+    verdict = provider.verdict("silent")
+    assert verdict.outcome == Outcome.NOT_REPORTING
+    assert verdict.explanation == (
+        "provider silent has not reported for 400 s (its heartbeat is older than the 180 s staleness window), so it "
+        "is not chosen automatically; name it in spec.provider.name to use it anyway")
+    # Within the window, or with the check off, it wins on priority.
+    assert select_provider(deployment, configs, "vllm", Liveness(NOW, 500)).provider == "silent"
+    assert select_provider(deployment, configs, "vllm", Liveness(NOW, None)).provider == "silent"
+
+
+def test_naming_a_provider_that_stopped_reporting_still_works():
+    configs = [beating(ipc("silent", [gpu_engine("vllm")]), 4000)]
+    deployment = md({"model": {"id": "m"}, "engine": {"type": "vllm"}, "provider": {"name": "silent"}})
+    provider = select_provider(deployment, configs, "vllm", Liveness(NOW, 180))
+    assert (provider.provider, provider.source) == ("silent", SelectionSource.EXPLICIT)
+
+
+def test_when_every_provider_stopped_reporting_the_error_says_which():
+    configs = [beating(ipc("silent", [gpu_engine("vllm")]), 4000)]
+    deployment = md({"model": {"id": "m"}, "engine": {"type": "vllm"}})
+    provider = select_provider(deployment, configs, "vllm", Liveness(NOW, 180))
+    assert provider.error.startswith(NO_HEALTHY_PROVIDERS + "; provider silent has not reported for 4000 s")
+    engine = select_engine(md({"model": {"id": "m"}, "resources": {"gpu": {"count": 1}}}), configs,
+                           Liveness(NOW, 180))
+    assert engine.error == (
+        "no engines available from registered providers (hasGPU=true, servingMode=aggregated, advertised=map[]); "
+        "provider silent has not reported for 4000 s (its heartbeat is older than the 180 s staleness window), so its "
+        "engines are not offered; name spec.engine.type and spec.provider.name to use it anyway")
+
+
+def test_a_config_without_a_heartbeat_is_not_stale():
+    configs = [ipc("never", [gpu_engine("vllm")])]
+    deployment = md({"model": {"id": "m"}, "engine": {"type": "vllm"}})
+    assert select_provider(deployment, configs, "vllm", Liveness(NOW, 1)).provider == "never"
 
 
 def test_highest_matching_rule_sets_the_priority():

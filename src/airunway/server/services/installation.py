@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airunway.api.builtin_providers import BUILT_IN_PROVIDERS
+from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
@@ -34,7 +35,7 @@ from airunway.server.services.helm import Install, Runner, Step, install_command
 log = logging.getLogger("airunway.server.installation")
 
 STALENESS_ENV = "PROVIDER_HEALTH_STALENESS_MS"
-DEFAULT_STALENESS_MS = 180_000
+DEFAULT_STALENESS_MS = PROVIDER_STALENESS_SECONDS * 1000
 SHIM_STALE_MESSAGE = "The provider is not reporting status. Check that the AI Runway provider shim is running."
 
 GPU_OPERATOR_REPO = {"name": "nvidia", "url": "https://helm.ngc.nvidia.com/nvidia"}
