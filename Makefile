@@ -16,6 +16,9 @@ test: setup image
 unit: setup
 	.venv/bin/pytest -ra tests/unit
 
+manifests: setup
+	.venv/bin/python hack/manifests.py
+
 crds: setup
 	.venv/bin/python -m airunway.api.crds --write
 
