@@ -72,8 +72,9 @@ build() {
     --build-arg PYTHON_IMAGE="$PYTHON_IMAGE" \
     --build-arg VERSION="${IMAGE##*:}" --build-arg REVISION="$revision" --build-arg SOURCE="$source" \
     -f Containerfile -t "$IMAGE" . >&2
-  # Layers no tag uses any more (an older build's) go, so the cache does not grow without end.
-  $podman image prune --force >/dev/null
+  # Untagged images (older builds', and the build stages' last layers, which later builds reuse) go after a week,
+  # so that the cache does not grow without end.
+  $podman image prune --force --filter until=168h >/dev/null
   echo "localhost/$IMAGE"
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from support import eventually
+from support import shim_namespace
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "dashboard.yaml"
 
@@ -43,12 +43,6 @@ def test_dashboard_manifest_is_accepted_by_the_api_server(sandbox):
     assert "create" in granted[("authentication.k8s.io", "tokenreviews")]
     assert {"get", "create", "update"} <= granted[("", "configmaps")]
 
-    created = sandbox.kubectl("create", "namespace", "airunway-system", check=False).returncode == 0
-    try:
+    with shim_namespace(sandbox):  # airunway-system, for real for the length of the test
         out = sandbox.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump_all(docs)).stdout
         assert out.count("(server dry run)") == len(docs)
-    finally:
-        if created:
-            sandbox.kubectl("delete", "namespace", "airunway-system", "--wait=false", check=False)
-            eventually(lambda: sandbox.kubectl("get", "namespace", "airunway-system", check=False).returncode != 0,
-                       timeout=120, what="airunway-system deleted")
