@@ -12,7 +12,7 @@ Both webhooks are called with ``failurePolicy: Fail``, so while the controller i
 they are called for. :data:`MATCH_CONDITIONS` (ours; upstream calls them for every CREATE and UPDATE) keeps them out
 of updates of a deployment being deleted and of updates that leave ``spec`` unchanged (finalizers, labels,
 annotations): a deletion then completes, and its finalizers can be removed by hand, with the controller down.
-Every change of ``spec`` is still defaulted and validated. ``deploy/controller/webhooks.yaml`` carries the same
+Every change of ``spec`` is still defaulted and validated. The chart's ``templates/webhooks.yaml`` carries the same
 conditions (a unit test compares them).
 
 :func:`install_webhooks` adds the server, the bootstrap certificate and the certificate rotator to a manager.

@@ -399,7 +399,7 @@ async def test_installs_need_the_installer_permissions(sandbox, chart_repo, helm
     kubeconfig["users"][0]["user"] = {"token": token}
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(kubeconfig))
-    base = _renamed(deploy / "dashboard" / "rbac.yaml", name, namespace)
+    base = _renamed(deploy / "dashboard.yaml", name, namespace)
     installer = _renamed(deploy / "dashboard-installer-rbac.yaml", f"{name}-installer", namespace)
     installer[1]["subjects"][0]["name"] = name
     sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(base))
