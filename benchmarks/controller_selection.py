@@ -7,7 +7,8 @@ ModelDeployments of mixed specs at once and reports:
 - the time from the first create request until every deployment has ``status.provider.name``;
 - per object, the time from its create completing (client side) until a watch first showed it selected
   (creationTimestamp has one-second granularity, so it is not used): p50, p99, max;
-- the controller's peak resident memory (VmHWM), and the CPU time of the controller, kube-apiserver, etcd and
+- the controller's resident memory once ready (VmRSS) and its peak (VmHWM);
+- the API server's requests during the round by verb and resource (its ``apiserver_request_total``), and the CPU time of the controller, kube-apiserver, etcd and
   this script during the round (to show where the time goes).
 
 Each value of ``--workers`` (``--max-concurrent-reconciles``) is one round with a fresh controller; the
@@ -39,6 +40,8 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+
+from apiserver_requests import request_table, request_totals
 
 from airunway.api.resources import MODEL_DEPLOYMENTS
 from airunway.kube.client import Client
@@ -154,6 +157,7 @@ class Round:
     peak_rss: int = 0
     idle_rss: int = 0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the round, by process
+    requests: str = ""  # the API server's requests during the round, by verb and resource
 
     def figures(self) -> dict[str, float]:
         latencies = sorted(max(0.0, self.selected[n] - self.created[n]) for n in self.selected)
@@ -161,7 +165,7 @@ class Round:
         return {
             "selected": len(self.selected), "total": max(self.selected.values()) - self.start,
             "creates": self.create_done - self.start, "p50": q[49], "p99": q[98], "max": latencies[-1],
-            "idle_rss": self.idle_rss / 2**20, "peak_rss": self.peak_rss / 2**20, 
+            "idle_rss": self.idle_rss / 2**20, "peak_rss": self.peak_rss / 2**20,
             **{f"cpu {name}": seconds for name, seconds in self.cpu.items()},
             "wrong": len(self.wrong),
         }
@@ -220,6 +224,7 @@ async def measure(sandbox: Sandbox, ctrl: Controller, result: Round, concurrency
         await asyncio.sleep(0.2)  # the watch is open before the first create
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         result.idle_rss = ctrl.proc_status("VmRSS")
+        requests_before = await request_totals(client)
         gate = asyncio.Semaphore(concurrency)
 
         async def create(body: dict) -> None:
@@ -235,6 +240,8 @@ async def measure(sandbox: Sandbox, ctrl: Controller, result: Round, concurrency
         except asyncio.TimeoutError:
             print(f"  timed out: {len(result.selected)}/{result.count} selected after {timeout} s", flush=True)
         result.cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        result.requests = request_table(requests_before, await request_totals(client), result.count,
+                                        {"modeldeployments", "inferenceproviderconfigs", "events", "leases"})
         sampler.cancel()
         watcher.cancel()
         await asyncio.gather(sampler, watcher, return_exceptions=True)
@@ -277,6 +284,8 @@ def main() -> None:
                     ctrl.stop()
                 results[workers].append(result)
                 print(report(workers, args.count, result.figures()), flush=True)
+                print("  API server requests during the round (the creates included):\n" + result.requests,
+                      flush=True)
             print(f"\n{args.count} ModelDeployments, {os.cpu_count()} CPUs, {args.concurrency} creates in flight, "
                   f"median of {args.repeat}:")
             for workers, done in results.items():

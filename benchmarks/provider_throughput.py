@@ -11,7 +11,10 @@ at once and reports the time from the first create request until every deploymen
 - is Running (kwok ran its pod and the Deployment became Available),
 
 with per-object p50/p99 of the first two (from its create returning, client side), the provider's and the core
-controller's peak resident memory (VmHWM), and the CPU time of each process during the round.
+controller's resident memory once ready (VmRSS) and peak (VmHWM), the CPU time of each process during the round and
+the API server's requests during the round by verb and resource (its ``apiserver_request_total``).
+``--until deployed`` ends the round once the first two hold for all (without waiting for kwok and
+kube-controller-manager to make every one Running).
 
     .venv/bin/python benchmarks/provider_throughput.py [--count 1000] [--workers 4] [--gpu-nodes 10]
                                                        [--gpus-per-node 100] [--profile out.prof]
@@ -34,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apiserver_requests import request_table, request_totals
 from controller_selection import Controller, cpu_seconds, free_port
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
@@ -89,6 +93,9 @@ class Round:
     start: float = 0.0
     create_done: float = 0.0
     peak_rss: dict[str, int] = field(default_factory=dict)
+    idle_rss: dict[str, int] = field(default_factory=dict)
+    requests: str = ""
+    until_running: bool = True
     cpu: dict[str, float] = field(default_factory=dict)
 
     def objects(self) -> dict[str, float]:
@@ -96,7 +103,9 @@ class Round:
         return {n: max(t, self.services[n]) for n, t in self.deployments.items() if n in self.services}
 
     def done(self) -> bool:
-        return len(self.running) == self.count and len(self.objects()) == self.count
+        if self.until_running:
+            return len(self.running) == self.count and len(self.objects()) == self.count
+        return len(self.past_pending) == self.count and len(self.objects()) == self.count
 
     def report(self) -> str:
         def total(times: dict[str, float]) -> str:
@@ -120,13 +129,15 @@ class Round:
             f"phase past Pending for all: {total(self.past_pending)} (per object {quantiles(self.past_pending)})",
             f"Running for all: {total(self.running)}",
             f"ModelDeployment writes seen: {self.model_events} ({self.model_events / self.count:.1f} per object)",
+            "RSS once ready: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in self.idle_rss.items()),
             "peak RSS: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in self.peak_rss.items()),
             "CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.cpu.items()),
         ]
         if self.pending_reason:
             reasons = sorted(set(self.pending_reason.values()))
             lines.append(f"{len(self.pending_reason)} held Pending, e.g. {reasons[0]!r}")
-        return "\n".join("  " + line for line in lines)
+        out = "\n".join("  " + line for line in lines)
+        return out + "\n  API server requests during the round (the creates included):\n" + self.requests
 
 
 async def events(client: Client, resource, since: str):
@@ -200,6 +211,8 @@ async def measure(sandbox: Sandbox, children: dict[str, Child], result: Round, c
         ]
         await asyncio.sleep(0.3)  # the watches are open before the first create
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        result.idle_rss = {name: child.proc_status("VmRSS") for name, child in children.items()}
+        requests_before = await request_totals(client)
         gate = asyncio.Semaphore(concurrency)
 
         async def create(body: dict) -> None:
@@ -214,6 +227,8 @@ async def measure(sandbox: Sandbox, children: dict[str, Child], result: Round, c
         while not result.done() and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
         result.cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        result.requests = request_table(requests_before, await request_totals(client), result.count,
+                                        {"modeldeployments", "deployments", "services", "events"})
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -244,6 +259,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="create requests in flight (default 32)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for every deployment")
     parser.add_argument("--profile", type=Path, help="run the provider under cProfile, stats here")
+    parser.add_argument("--until", choices=("running", "deployed"), default="running",
+                        help="end the round when all are Running (default), or once all have their Deployment and "
+                             "Service and a phase past Pending")
     parser.add_argument("--logs", type=Path, help="folder for the provider's and the controller's logs")
     args = parser.parse_args()
 
@@ -266,7 +284,7 @@ def main() -> None:
             asyncio.run(provider_registered(sandbox))
             children["controller"] = Child(sandbox, ["controller"], logs / "controller.log")
             children["controller"].wait_ready()
-            result = Round(args.count)
+            result = Round(args.count, until_running=args.until == "running")
             asyncio.run(measure(sandbox, children, result, args.concurrency, args.timeout))
             print(f"{args.count} ModelDeployments with provider.name vllm and 1 GPU, {os.cpu_count()} CPUs, "
                   f"{args.gpu_nodes}×{args.gpus_per_node} simulated GPUs, provider workers {args.workers}, "

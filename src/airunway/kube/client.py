@@ -6,8 +6,8 @@ account, then ``~/.kube/config``). :class:`Client` speaks to any resource by its
 update, merge/JSON patch, server-side apply (also on the status subresource) and delete. Objects are plain
 dicts exactly as the API server sends them. Errors raise the classes in :mod:`airunway.kube.errors`.
 
-Credentials and TLS come from ``kubernetes_asyncio``'s configuration loaders; requests go straight through
-its aiohttp session, so there is no model (de)serialisation on the hot path.
+Credentials and TLS come from :mod:`airunway.kube.kubeconfig`; requests go through one aiohttp session per
+:class:`ApiClient`, with no model (de)serialisation on the path.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ import asyncio
 import json
 import logging
 import os
+import ssl
+import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, AsyncIterator, Mapping, NamedTuple
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
-from kubernetes_asyncio import config as k8s_config
-from kubernetes_asyncio.client import ApiClient, Configuration
 
 from airunway import __version__
 from airunway.kube.errors import Gone, NotFound, TooManyRequests, error_from_status
+from airunway.kube.kubeconfig import ConfigError, Configuration, load_config
 from airunway.kube.resources import Resource
 from airunway.kube.selectors import selector_string
 
@@ -41,45 +41,52 @@ DEFAULT_FIELD_MANAGER = "airunway"
 _THROTTLE_RETRIES = 5
 
 
-class ConfigError(RuntimeError):
-    """No usable cluster credentials; the message says where we looked and what to set."""
+class ApiClient:
+    """One connection pool to the API server for a :class:`Configuration`, shared by every :class:`Client` made
+    on it.
 
-
-async def load_config(kubeconfig: str | os.PathLike | None = None, *, context: str | None = None) -> Configuration:
-    """Cluster credentials, found like controller-runtime does.
-
-    Order: ``kubeconfig`` if given; else ``$KUBECONFIG`` (a ``:``-separated list is merged); else the in-cluster
-    service account when running in a pod; else ``~/.kube/config``.
+    TLS comes from the configuration's files. The proxy is decided once, here: the kubeconfig's ``proxy-url``, else
+    ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY`` names the server. The session does not read the environment
+    again per request (no ``.netrc`` or proxy lookups on the request path).
     """
-    cfg = Configuration()
-    path = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG", "")
-    if kubeconfig and not Path(kubeconfig).expanduser().exists():
-        raise ConfigError(f"kubeconfig {kubeconfig} does not exist: pass the path of a kubeconfig file")
-    if not path and os.environ.get("KUBERNETES_SERVICE_HOST"):
-        k8s_config.load_incluster_config(client_configuration=cfg)
-        return cfg
-    if not path:
-        default = Path.home() / ".kube" / "config"
-        if not default.exists():
-            raise ConfigError(
-                "no Kubernetes credentials: pass --kubeconfig, set KUBECONFIG, or run inside a cluster "
-                f"(looked for {default})"
-            )
-        path = str(default)
-    try:
-        loader = await k8s_config.load_kube_config(
-            config_file=path, context=context, client_configuration=cfg, persist_config=False
-        )
-    except k8s_config.ConfigException as exc:
-        raise ConfigError(f"kubeconfig {path} cannot be used: {exc}") from exc
-    if getattr(loader, "exec_plugin_expiry", None) is not None:
-        # An exec credential plugin's token expires: run the plugin again when it has (checked per request).
-        async def refresh(configuration: Configuration) -> None:
-            await loader.load_from_exec_plugin()
-            configuration.api_key["BearerToken"] = loader.token
 
-        cfg.refresh_api_key_hook = refresh
-    return cfg
+    def __init__(self, configuration: Configuration | None = None):
+        self.configuration = configuration or Configuration()
+        self.proxy = proxy_for(self.configuration)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            cfg = self.configuration
+            context = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
+            if cfg.cert_file:
+                context.load_cert_chain(cfg.cert_file, keyfile=cfg.key_file)
+            if not cfg.verify_ssl:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            # Watch events of large objects exceed aiohttp's default read buffer (etcd allows 1.5 MiB objects).
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100, ssl=context), trust_env=False, read_bufsize=2**21
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def proxy_for(configuration: Configuration) -> str | None:
+    """The proxy requests to ``configuration.host`` go through, if any."""
+    if configuration.proxy:
+        return configuration.proxy
+    url = urlsplit(configuration.host)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(url.hostname or "", proxies):
+        return None
+    return proxy
 
 
 class WatchEvent(NamedTuple):
@@ -116,7 +123,6 @@ class Client:
         self.configuration: Configuration = api_client.configuration
         self.field_manager = field_manager
         self.request_timeout = request_timeout
-        self._rest = api_client.rest_client
         self._user_agent = f"airunway/{__version__} ({field_manager})"
         self._discovery: dict[str, dict[str, Resource]] = {}
 
@@ -160,9 +166,9 @@ class Client:
         accept: str = JSON,
     ) -> aiohttp.ClientResponse:
         headers = {"Accept": accept, "User-Agent": self._user_agent}
-        for setting in (await self.configuration.auth_settings()).values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"]] = setting["value"]
+        authorization = await self.configuration.authorization()
+        if authorization:
+            headers["Authorization"] = authorization
         data = None
         if body is not None:
             headers["Content-Type"] = content_type
@@ -171,13 +177,13 @@ class Client:
         if query:
             url += "?" + urlencode(query)
         kwargs: dict[str, Any] = {}
-        if self._rest.proxy:
-            kwargs["proxy"] = self._rest.proxy
-            if self._rest.proxy_headers:
-                kwargs["proxy_headers"] = self._rest.proxy_headers
-        if self._rest.server_hostname:
-            kwargs["server_hostname"] = self._rest.server_hostname
-        return await self._rest.pool_manager.request(
+        if self.api_client.proxy:
+            kwargs["proxy"] = self.api_client.proxy
+            if self.configuration.proxy_headers:
+                kwargs["proxy_headers"] = self.configuration.proxy_headers
+        if self.configuration.tls_server_name:
+            kwargs["server_hostname"] = self.configuration.tls_server_name
+        return await self.api_client.session.request(
             method,
             url,
             data=data,

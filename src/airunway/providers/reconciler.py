@@ -207,8 +207,7 @@ class ProviderReconciler:
             return self.fail(md, f"Failed to generate {self.display} resources: {exc}", ConditionType.RESOURCE_CREATED,
                              reason=Reason.TRANSFORM_FAILED)
         try:
-            for obj in objects:
-                await self.apply(md, obj)
+            written = [await self.apply(md, obj) for obj in objects]
         except ResourceConflictError as exc:
             return self.fail(md, str(exc), ConditionType.READY, ConditionType.RESOURCE_CREATED,
                              reason=Reason.RESOURCE_CONFLICT)
@@ -224,18 +223,21 @@ class ProviderReconciler:
         provider.resource_name = objects[0]["metadata"]["name"]
         provider.resource_kind = objects[0]["kind"]
 
-        observed = await self.sync_status(md, objects[0])
+        observed = await self.sync_status(md, objects[0], written[0])
         settled = (DeploymentPhase.RUNNING, DeploymentPhase.FAILED)
         if observed and not observed.hold_phase and status.phase not in settled:
             status.phase = DeploymentPhase.DEPLOYING.value
             status.message = status.message or f"{self.created_noun or self.display} created, waiting for pods to be ready"
         return Result(requeue_after=RESYNC_PERIOD)
 
-    async def sync_status(self, md: ModelDeployment, rendered: dict[str, Any]) -> ObservedStatus | None:
-        """Copy the primary object's state into ``md.status`` and return it; None when it could not be read."""
+    async def sync_status(self, md: ModelDeployment, rendered: dict[str, Any],
+                          primary: dict[str, Any] | None = None) -> ObservedStatus | None:
+        """Copy the primary object's state into ``md.status`` and return it; None when it could not be read.
+        ``primary``: the object as its apply just answered (else it is read)."""
         meta = rendered["metadata"]
         try:
-            primary = await self.read(self.primary, meta["name"], meta.get("namespace"))
+            if primary is None:
+                primary = await self.read(self.primary, meta["name"], meta.get("namespace"))
             if primary is None:
                 raise NotFound(404, "NotFound", f"{meta['name']} not found")
         except Exception as exc:  # noqa: BLE001 - logged; the next resync tries again

@@ -253,9 +253,9 @@ def digest(obj: Mapping[str, Any]) -> str:
 class WorkloadReconciler(ProviderReconciler):
     """A provider whose objects are Deployments and Services (Direct vLLM, llm-d).
 
-    Reads go through the watch cache, and an object is applied only when something is to change: the rendering
-    differs from what this process last applied, or the cached object no longer holds every rendered field (a hand
-    edit or deletion). A steady deployment's resync costs no request then; a changed one is applied as before.
+    Reads go through the watch cache (a miss there is no GET), and an object is applied only when something is to
+    change: the rendering differs from what this process last applied, or the cached object no longer holds every
+    rendered field (a hand edit or deletion). A steady deployment's resync costs no request then; a changed one is applied as before.
     """
 
     primary = DEPLOYMENTS
@@ -269,12 +269,13 @@ class WorkloadReconciler(ProviderReconciler):
         self._applied: dict[tuple[str, str, str], str] = {}  # (kind, namespace, name) → digest last applied
 
     async def read(self, resource: Resource, name: str, namespace: str | None) -> dict[str, Any] | None:
-        """From the watch cache; a GET when the cache does not have it (not synced, lagging, or really absent)."""
+        """From the watch cache, which answers "not there" too once synced (as controller-runtime's cached client
+        does: an object created a moment ago that the watch has not brought yet is simply applied, and server-side
+        apply is idempotent); a GET only before the cache has synced."""
         try:
-            cached = self.cache.get(resource, Key(namespace or "", name), copy=False)
+            return self.cache.get(resource, Key(namespace or "", name), copy=False)
         except CacheNotSynced:
-            cached = None
-        return cached if cached is not None else await super().read(resource, name, namespace)
+            return await super().read(resource, name, namespace)
 
     async def apply(self, md: ModelDeployment, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]

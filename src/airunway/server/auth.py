@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from kubernetes_asyncio.client import ApiClient
 
-from airunway.kube.client import Client
+from airunway.kube.client import ApiClient, Client
 from airunway.kube.errors import ApiError
 from airunway.kube.resources import SELFSUBJECTACCESSREVIEWS, TOKENREVIEWS
 

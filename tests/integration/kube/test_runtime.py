@@ -16,7 +16,6 @@ import uuid
 
 import aiohttp
 import pytest
-from kubernetes_asyncio.client import ApiClient, Configuration
 
 from airunway.kube import (
     CONFIGMAPS,
@@ -41,6 +40,7 @@ from airunway.kube import (
     TerminalError,
 )
 from airunway.kube import metrics as kube_metrics
+from airunway.kube.client import ApiClient, Configuration
 from airunway.kube.informer import Cache
 
 from support import FIELD_MANAGER, compact_etcd
