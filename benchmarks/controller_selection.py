@@ -44,7 +44,7 @@ import yaml
 from apiserver_requests import request_table, request_totals
 
 from airunway.api.resources import MODEL_DEPLOYMENTS
-from airunway.kube.client import Client
+from airunway.kube.client import Client, WatchEvent
 from airunway.sandbox.build import ensure_binaries
 from airunway.sandbox.cluster import Sandbox
 
@@ -190,8 +190,30 @@ def summary(rounds: list[Round]) -> dict[str, float]:
     return out
 
 
+async def events(client: Client, resource, since: str):
+    """Every change of ``resource`` in the namespace after ``since``, watching again if a watch ends or fails
+    (a relist then replays the current objects as ADDED)."""
+    version = since
+    while True:
+        try:
+            async for event in client.watch(resource, NAMESPACE, resource_version=version, timeout_seconds=300):
+                if event.type == "BOOKMARK":
+                    version = event.object["metadata"].get("resourceVersion") or version
+                    continue
+                version = event.object["metadata"].get("resourceVersion") or version
+                yield event
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a benchmark keeps counting: relist and watch again
+            listing = await client.list(resource, NAMESPACE)
+            version = listing["metadata"]["resourceVersion"]
+            for obj in listing["items"]:
+                yield WatchEvent("ADDED", obj)
+
+
 async def watch_selected(client: Client, result: Round, expected: dict[str, str], since: str, done: asyncio.Event):
-    async for event in client.watch(MODEL_DEPLOYMENTS, NAMESPACE, resource_version=since, timeout_seconds=600):
+    # The API server drops a watcher that falls behind (this process is busy creating): watch again, never miss.
+    async for event in events(client, MODEL_DEPLOYMENTS, since):
         now = time.perf_counter()
         name = event.object["metadata"]["name"]
         provider = ((event.object.get("status") or {}).get("provider") or {}).get("name")

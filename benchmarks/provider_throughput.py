@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apiserver_requests import request_table, request_totals
-from controller_selection import Controller, cpu_seconds, free_port
+from controller_selection import Controller, cpu_seconds, events, free_port
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
-from airunway.kube.client import Client, WatchEvent
+from airunway.kube.client import Client
 from airunway.kube.resources import DEPLOYMENTS, SERVICES
 from airunway.sandbox.build import ensure_binaries
 from airunway.sandbox.cluster import NodeLayout, Sandbox
@@ -138,27 +138,6 @@ class Round:
             lines.append(f"{len(self.pending_reason)} held Pending, e.g. {reasons[0]!r}")
         out = "\n".join("  " + line for line in lines)
         return out + "\n  API server requests during the round (the creates included):\n" + self.requests
-
-
-async def events(client: Client, resource, since: str):
-    """Every change of ``resource`` in the namespace after ``since``, watching again if a watch ends or fails
-    (a relist then replays the current objects as ADDED)."""
-    version = since
-    while True:
-        try:
-            async for event in client.watch(resource, NAMESPACE, resource_version=version, timeout_seconds=300):
-                if event.type == "BOOKMARK":
-                    version = event.object["metadata"].get("resourceVersion") or version
-                    continue
-                version = event.object["metadata"].get("resourceVersion") or version
-                yield event
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - a benchmark keeps counting: relist and watch again
-            listing = await client.list(resource, NAMESPACE)
-            version = listing["metadata"]["resourceVersion"]
-            for obj in listing["items"]:
-                yield WatchEvent("ADDED", obj)
 
 
 async def watch_models(client: Client, result: Round, since: str) -> None:

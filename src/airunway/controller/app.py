@@ -17,7 +17,6 @@ from airunway.controller.options import ControllerOptions
 from airunway.controller.providerconfigs import CONTROLLER_NAME as CONFIG_CONTROLLER_NAME
 from airunway.controller.providerconfigs import ProviderConfigReconciler
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
-from airunway.controller.webhook import install_webhooks
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
 from airunway.kube.events import EventRecorder
@@ -55,6 +54,8 @@ def build_manager(
                            for_=INFERENCE_PROVIDER_CONFIGS)
     manager.add_runnable(reconciler.follow_gateway_apis, name="gateway API detection", needs_leader=True)
     if options.enable_webhooks:
+        from airunway.controller.webhook import install_webhooks  # with the certificate code it needs
+
         install_webhooks(manager, client, options, provider_configs_installed=provider_configs_installed)
     return manager, reconciler
 

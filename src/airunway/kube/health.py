@@ -22,7 +22,6 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from airunway.kube.certs import new_serving, write_pair
 from airunway.kube.client import Client
 from airunway.kube.resources import SUBJECTACCESSREVIEWS, TOKENREVIEWS
 
@@ -109,6 +108,8 @@ class TokenReviewAuth:
 
 def self_signed_tls(directory: Path, hosts: list[str] | None = None) -> ssl.SSLContext:
     """A server TLS context with a fresh self-signed ECDSA P-256 certificate (written to ``directory``)."""
+    from airunway.kube.certs import new_serving, write_pair  # cryptography is loaded only when a certificate is made
+
     pair = new_serving(hosts or ["localhost", "127.0.0.1"], validity=datetime.timedelta(days=365))
     write_pair(directory, pair)
     return server_tls(directory / "tls.crt", directory / "tls.key")

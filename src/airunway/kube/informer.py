@@ -6,7 +6,7 @@ missed or repeated. When the server says that version is gone (410), it LISTs ag
 exactly what changed against its cache: an add for each new object, an update for each changed one, a delete for
 each that disappeared, nothing for the rest.
 
-Handlers are plain (synchronous) functions; they run on the event loop in event order and must not block —
+Cached objects leave out ``metadata.managedFields``. Handlers are plain (synchronous) functions; they run on the event loop in event order and must not block —
 a controller's handler only puts keys on its queue. Objects handed to handlers are the cached ones: read them,
 do not change them.
 
@@ -59,6 +59,14 @@ class _Backoff:
 
 def _rv(obj: Mapping[str, Any]) -> str:
     return (obj.get("metadata") or {}).get("resourceVersion") or ""
+
+
+def _trim(obj: dict) -> None:
+    """Leave out what no reader of a cache uses: ``metadata.managedFields`` is often a third of an object (as
+    controller-runtime's caches do). An update sent from a cached copy keeps the server's managed fields."""
+    meta = obj.get("metadata")
+    if meta:
+        meta.pop("managedFields", None)
 
 
 def _uid(obj: Mapping[str, Any]) -> str:
@@ -198,6 +206,8 @@ class Informer:
             self.resource, self.namespace, label_selector=self.label_selector,
             field_selector=self.field_selector, page_size=self.page_size,
         )
+        for obj in fresh.items:
+            _trim(obj)
         previous = self.store.replace(fresh.items)
         self.resource_version = fresh.resource_version
         self.lists += 1
@@ -229,6 +239,7 @@ class Informer:
                 continue
             key = Key.of(obj)
             if event.type in (ADDED, MODIFIED):
+                _trim(obj)
                 self._emit_change(self.store.upsert(obj), obj)
             elif event.type == DELETED:
                 if self.store.remove(key) is not None:

@@ -247,6 +247,25 @@ async def test_informer_sees_adds_updates_and_deletes(client, namespace):
         await inf.stop()
 
 
+async def test_informer_caches_leave_out_managed_fields_and_updates_from_them_keep_the_servers(client, namespace):
+    await client.apply(cm(namespace, "owned", {"v": "0"}), field_manager="someone")
+    inf = Informer(client, CONFIGMAPS, namespace=namespace)
+    inf.start()
+    try:
+        assert await inf.wait_synced(30)
+        await client.patch_merge(CONFIGMAPS, "owned", {"data": {"w": "1"}}, namespace)  # a watch event too
+        await until(lambda: (inf.get(Key(namespace, "owned")) or {}).get("data", {}).get("w") == "1",
+                    what="the watched change")
+        cached = inf.get(Key(namespace, "owned"))
+        assert "managedFields" not in cached["metadata"]
+        cached["data"]["x"] = "2"
+        await client.update(CONFIGMAPS, cached)
+        managers = {m["manager"] for m in (await client.get(CONFIGMAPS, "owned", namespace))["metadata"]["managedFields"]}
+        assert "someone" in managers
+    finally:
+        await inf.stop()
+
+
 async def test_informer_resumes_after_reconnects_without_missing_or_repeating(client, sandbox, namespace):
     """Short server-side watch timeouts force a reconnect every second, and etcd is compacted in between:
     every update still arrives once, in order."""
