@@ -1,4 +1,5 @@
-"""The proxy decided once per connection pool, and kubeconfig problems that need no API server."""
+"""The proxy decided once per connection pool, kubeconfig problems that need no API server, and the parsing of
+what caches keep."""
 
 from __future__ import annotations
 
@@ -66,3 +67,15 @@ async def test_kubeconfig_errors_name_the_field(tmp_path):
     assert await (await load_config(path)).authorization() == "Basic YW5uOnB3"
     with pytest.raises(ConfigError, match="does not exist: pass the path"):
         await load_config(tmp_path / "absent")
+
+
+def test_cached_objects_share_their_strings():
+    from airunway.kube.client import loads_shared
+
+    one = loads_shared(b'{"metadata": {"name": "a", "labels": {"app": "vllm"}}, "status": "' + b"x" * 100 + b'"}')
+    two = loads_shared(b'{"metadata": {"name": "b", "labels": {"app": "vllm"}}, "status": "' + b"x" * 100 + b'"}')
+    assert one == {"metadata": {"name": "a", "labels": {"app": "vllm"}}, "status": "x" * 100}
+    key_one, key_two = next(iter(one)), next(iter(two))
+    assert key_one is key_two  # "metadata": one string
+    assert one["metadata"]["labels"]["app"] is two["metadata"]["labels"]["app"]
+    assert one["status"] is not two["status"]  # long values are left alone
