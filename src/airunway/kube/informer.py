@@ -98,6 +98,7 @@ class Informer:
         self.lists = 0  # full LISTs done: 1 after the first sync, +1 for each recovery from an expired watch
         self.watches = 0  # watch requests opened (each reconnect is one more)
         self._handlers: list[EventHandler] = []
+        self.transform: Callable[[dict], dict] | None = None
         self._synced = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -127,6 +128,16 @@ class Informer:
 
     def add_indexer(self, name: str, fn: Indexer) -> None:
         self.store.add_indexer(name, fn)
+
+    def set_transform(self, fn: Callable[[dict], dict]) -> None:
+        """Keep ``fn(obj)`` instead of each object (only what the readers of this cache need); before the start."""
+        if self._task is not None or self.has_synced():
+            raise RuntimeError(f"{self!r} has started: set its transform before")
+        self.transform = fn
+
+    def _keep(self, obj: dict) -> dict:
+        _trim(obj)
+        return self.transform(obj) if self.transform else obj
 
     # -- state -----------------------------------------------------------------------------------------
 
@@ -206,8 +217,7 @@ class Informer:
             self.resource, self.namespace, label_selector=self.label_selector,
             field_selector=self.field_selector, page_size=self.page_size,
         )
-        for obj in fresh.items:
-            _trim(obj)
+        fresh.items = [self._keep(obj) for obj in fresh.items]
         previous = self.store.replace(fresh.items)
         self.resource_version = fresh.resource_version
         self.lists += 1
@@ -239,7 +249,7 @@ class Informer:
                 continue
             key = Key.of(obj)
             if event.type in (ADDED, MODIFIED):
-                _trim(obj)
+                obj = self._keep(obj)
                 self._emit_change(self.store.upsert(obj), obj)
             elif event.type == DELETED:
                 if self.store.remove(key) is not None:

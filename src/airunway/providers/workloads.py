@@ -231,6 +231,15 @@ def pod_deployment(pod: Mapping[str, Any]) -> list[Key]:
 POD_INDEX = "modeldeployment"
 
 
+def pod_essentials(pod: dict[str, Any]) -> dict[str, Any]:
+    """What the provider reads of a watched pod (its metadata and status conditions): half a pod's memory in the
+    cache otherwise goes to its spec."""
+    status = pod.get("status") or {}
+    return {"apiVersion": pod.get("apiVersion", "v1"), "kind": pod.get("kind", "Pod"),
+            "metadata": pod.get("metadata") or {},
+            "status": {"phase": status.get("phase"), "conditions": status.get("conditions") or []}}
+
+
 def covers(actual: Any, desired: Any) -> bool:
     """Whether ``actual`` (an object as the API server returns it, defaults filled in) holds every field of
     ``desired`` with the same value; lists must match item by item, empty maps and lists match absent ones."""
@@ -300,6 +309,11 @@ class WorkloadReconciler(ProviderReconciler):
     def setup(self, controller: Controller) -> Controller:
         super().setup(controller)
         self.pods = self.cache.informer(PODS, label_selector=LABEL_DEPLOYMENT)
+        if self.pods.transform is None:
+            try:
+                self.pods.set_transform(pod_essentials)
+            except RuntimeError:
+                pass  # started already (kept whole then)
         try:
             self.pods.add_indexer(POD_INDEX, lambda pod: [str(key) for key in pod_deployment(pod)])
         except ValueError:

@@ -79,3 +79,4 @@ def test_cached_objects_share_their_strings():
     assert key_one is key_two  # "metadata": one string
     assert one["metadata"]["labels"]["app"] is two["metadata"]["labels"]["app"]
     assert one["status"] is not two["status"]  # long values are left alone
+

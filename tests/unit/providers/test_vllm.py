@@ -679,3 +679,13 @@ def test_steady_objects_are_not_applied_again_but_changes_and_drift_are():
     cache.sync()
     apply_all(vllm())
     assert server.applies[-1][:2] == ("Service", "llm") and len(server.applies) == 6
+
+
+def test_pods_are_cached_with_what_the_provider_reads():
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+           "spec": {"containers": [{"name": "vllm", "args": ["--x"] * 50}]},
+           "status": {"phase": "Pending", "conditions": [
+               {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes"}]}}
+    kept = workloads.pod_essentials(pod)
+    assert "spec" not in kept and kept["metadata"] == pod["metadata"]
+    assert workloads.unschedulable_message([kept]) == workloads.unschedulable_message([pod]) == "0/3 nodes"
