@@ -66,9 +66,10 @@ class ApiClient:
             if not cfg.verify_ssl:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            # Watch events of large objects exceed aiohttp's default read buffer (etcd allows 1.5 MiB objects).
+            # aiohttp's default read buffer (64 KiB): watch lines of any size are joined in :meth:`Client.watch`, and
+            # a small buffer keeps a burst of events in the socket rather than in this process's memory.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=100, ssl=context), trust_env=False, read_bufsize=2**21
+                connector=aiohttp.TCPConnector(limit=100, ssl=context), trust_env=False
             )
         return self._session
 

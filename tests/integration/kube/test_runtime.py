@@ -266,6 +266,18 @@ async def test_informer_caches_leave_out_managed_fields_and_updates_from_them_ke
         await inf.stop()
 
 
+async def test_watch_brings_an_object_larger_than_the_read_buffer(client, namespace):
+    big = "x" * (900 * 1024)
+    since = (await client.list(CONFIGMAPS, namespace, limit=1))["metadata"]["resourceVersion"]
+    await client.create(CONFIGMAPS, cm(namespace, "big", {"v": big}))
+    async for event in client.watch(CONFIGMAPS, namespace, resource_version=since, timeout_seconds=10):
+        if event.type == "ADDED":
+            assert event.object["data"]["v"] == big
+            break
+    else:
+        raise AssertionError("no ADDED event")
+
+
 async def test_informer_resumes_after_reconnects_without_missing_or_repeating(client, sandbox, namespace):
     """Short server-side watch timeouts force a reconnect every second, and etcd is compacted in between:
     every update still arrives once, in order."""
