@@ -12,7 +12,11 @@ import yaml
 from airunway.api import InferenceProviderConfig
 from airunway.policy.defaulting import default
 from airunway.policy.fielderrors import ErrorType, aggregate_message
-from airunway.policy.overrides import SECURITY_OVERRIDE_KEYS, validate_overrides
+from airunway.policy.overrides import (
+    ALWAYS_REFUSED_OVERRIDE_KEYS,
+    HOST_ACCESS_OVERRIDE_KEYS,
+    validate_overrides,
+)
 from airunway.policy.render import default_provider_configs
 from airunway.policy.validation import (
     ProviderLookupError,
@@ -240,10 +244,29 @@ def test_non_object_overrides_in_a_deployment():
     assert str(error) == 'spec.provider.overrides: Invalid value: "<redacted 9 bytes>": overrides must be a JSON object'
 
 
-@pytest.mark.parametrize("key", SECURITY_OVERRIDE_KEYS)
+HINT_UNNAMED = (
+    '; it gives pods access to the host, which a cluster admin can allow only for a named provider (set '
+    'spec.provider.name) with the annotation airunway.ai/allow-host-access: "true" on its InferenceProviderConfig'
+)
+
+
+def hint(provider: str) -> str:
+    return (f'; it gives pods access to the host, which a cluster admin can allow for provider "{provider}" with the '
+            'annotation airunway.ai/allow-host-access: "true" on its InferenceProviderConfig')
+
+
+@pytest.mark.parametrize("key", ["securityContext", *ALWAYS_REFUSED_OVERRIDE_KEYS])
 def test_security_keys_are_forbidden_in_overrides(key):
     error = only_error({"provider": {"overrides": {"spec": {"template": {key: True}}}}})
     assert str(error) == f'spec.provider.overrides.spec.template.{key}: Forbidden: overriding "{key}" is not allowed for security reasons'
+    assert error.type == ErrorType.FORBIDDEN
+
+
+@pytest.mark.parametrize("key", HOST_ACCESS_OVERRIDE_KEYS)
+def test_host_access_keys_are_forbidden_in_overrides_and_the_opt_in_is_named(key):
+    error = only_error({"provider": {"overrides": {"spec": {"template": {key: True}}}}})
+    assert str(error) == (f'spec.provider.overrides.spec.template.{key}: Forbidden: overriding "{key}" is not allowed '
+                          f"for security reasons{HINT_UNNAMED}")
     assert error.type == ErrorType.FORBIDDEN
 
 
@@ -251,8 +274,91 @@ def test_forbidden_keys_inside_arrays_and_only_the_outermost():
     overrides = {"containers": [{"name": "a"}, {"securityContext": {"securityContext": {}}}], "matrix": [[{"hostPID": True}]]}
     assert errors_of({"provider": {"overrides": overrides}}) == [
         'spec.provider.overrides.containers[1].securityContext: Forbidden: overriding "securityContext" is not allowed for security reasons',
-        'spec.provider.overrides.matrix[0][0].hostPID: Forbidden: overriding "hostPID" is not allowed for security reasons',
+        f'spec.provider.overrides.matrix[0][0].hostPID: Forbidden: overriding "hostPID" is not allowed for security reasons{HINT_UNNAMED}',
     ]
+
+
+VLLM_HOST_ACCESS = InferenceProviderConfig.model_validate({
+    "metadata": {"name": "vllm", "annotations": {"airunway.ai/allow-host-access": "true"}},
+    "spec": {"capabilities": {"engines": [{"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True}]}},
+})
+VLLM = ipc("vllm", [{"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True}])
+HOST_ACCESS_OVERRIDES = {
+    "spec": {"template": {"spec": {
+        "hostNetwork": True, "hostPID": True, "hostIPC": True, "serviceAccountName": "node-admin",
+        "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
+        "containers": [{"name": "main", "ports": [{"containerPort": 8000, "hostPort": 80}],
+                        "securityContext": {"privileged": True, "allowPrivilegeEscalation": True,
+                                            "capabilities": {"add": ["SYS_ADMIN"]}}}],
+    }}}
+}
+POD = "spec.provider.overrides.spec.template.spec"
+
+
+def host_access_errors(overrides, providers, **provider) -> list[str]:
+    spec = {"engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}},
+            "provider": {**provider, "overrides": overrides}}
+    return [str(e) for e in create(spec, providers=providers)[0]]
+
+
+def test_each_host_access_override_is_refused_with_its_field_unless_the_provider_allows_it():
+    refused = 'Forbidden: overriding "{}" is not allowed for security reasons' + hint("vllm")
+    assert host_access_errors(HOST_ACCESS_OVERRIDES, [VLLM], name="vllm") == [
+        f"{POD}.hostNetwork: " + refused.format("hostNetwork"),
+        f"{POD}.hostPID: " + refused.format("hostPID"),
+        f"{POD}.hostIPC: " + refused.format("hostIPC"),
+        f"{POD}.serviceAccountName: " + refused.format("serviceAccountName"),
+        f"{POD}.volumes[0].hostPath: " + refused.format("hostPath"),
+        f"{POD}.containers[0].ports[0].hostPort: " + refused.format("hostPort"),
+        f"{POD}.containers[0].securityContext: " + refused.format("securityContext"),
+    ]
+    assert host_access_errors(HOST_ACCESS_OVERRIDES, [VLLM_HOST_ACCESS], name="vllm") == []
+    # The opt-in belongs to the provider: it does not carry over to another one.
+    assert len(host_access_errors(HOST_ACCESS_OVERRIDES, [VLLM_HOST_ACCESS, KAITO], name="kaito")) == 7
+
+
+def test_the_opt_in_reallows_only_host_access():
+    overrides = {"securityContext": {"privileged": True, "runAsUser": 0}, "spec": {"nodeName": "gpu-1",
+                 "automountServiceAccountToken": True, "runtimeClassName": "x", "priorityClassName": "y"}}
+    assert host_access_errors(overrides, [VLLM_HOST_ACCESS], name="vllm") == [
+        'spec.provider.overrides.securityContext.runAsUser: Forbidden: overriding "securityContext.runAsUser" is not '
+        "allowed for security reasons; host access allows only privileged, capabilities, allowPrivilegeEscalation here",
+        'spec.provider.overrides.spec.nodeName: Forbidden: overriding "nodeName" is not allowed for security reasons',
+        'spec.provider.overrides.spec.automountServiceAccountToken: Forbidden: overriding '
+        '"automountServiceAccountToken" is not allowed for security reasons',
+        'spec.provider.overrides.spec.runtimeClassName: Forbidden: overriding "runtimeClassName" is not allowed for '
+        "security reasons",
+        'spec.provider.overrides.spec.priorityClassName: Forbidden: overriding "priorityClassName" is not allowed for '
+        "security reasons",
+    ]
+    assert host_access_errors({"securityContext": None}, [VLLM_HOST_ACCESS], name="vllm") == [
+        'spec.provider.overrides.securityContext: Invalid value: "<redacted 4 bytes>": a securityContext override '
+        "must be an object"]
+
+
+def test_host_access_keys_are_matched_without_regard_to_case():
+    errors = host_access_errors({"spec": {"HostNetwork": True, "SECURITYCONTEXT": {"Privileged": True}}}, [VLLM],
+                                name="vllm")
+    assert [e.split(": ")[0] for e in errors] == ["spec.provider.overrides.spec.HostNetwork",
+                                                  "spec.provider.overrides.spec.SECURITYCONTEXT"]
+
+
+def test_the_opt_in_of_an_auto_selected_provider_applies_on_update():
+    # No provider named: the opt-in cannot apply; once selected (status.provider.name), that provider's does.
+    assert host_access_errors({"hostNetwork": True}, [VLLM_HOST_ACCESS]) == [
+        f'spec.provider.overrides.hostNetwork: Forbidden: overriding "hostNetwork" is not allowed for security '
+        f"reasons{HINT_UNNAMED}"]
+    selected = default(obj({"provider": {"overrides": {"hostNetwork": True}}}, status={"provider": {"name": "vllm"}}))
+    assert validate_create(selected, [VLLM_HOST_ACCESS])[0] == []
+    assert [e.field for e in validate_create(selected, [VLLM])[0]] == ["spec.provider.overrides.hostNetwork"]
+
+
+def test_an_unreadable_provider_config_does_not_allow_host_access():
+    def unreadable(_name):
+        raise ProviderLookupError(ProviderLookupError.OTHER, "timeout")
+
+    errors = host_access_errors({"hostNetwork": True}, unreadable, name="vllm")
+    assert [e.split(": ")[0] for e in errors] == ["spec.provider.overrides.hostNetwork"]
 
 
 @pytest.mark.parametrize("key", ["replicas", "resources"])

@@ -155,6 +155,9 @@ ANNOTATION_HEALTH = "airunway.ai/health"
 """JSON hints for probing the provider's health (CRDs, operator pods, status path)."""
 ANNOTATION_INSTALLATION = "airunway.ai/installation"
 """JSON InstallationInfo: how to install the provider's upstream (see providerconfig.InstallationInfo)."""
+ANNOTATION_ALLOW_HOST_ACCESS = "airunway.ai/allow-host-access"
+"""``"true"``: the cluster admin lets ``spec.provider.overrides`` of deployments on this provider grant host access
+(read by the core controller's admission; see :mod:`airunway.policy.overrides`)."""
 
 TRUE = "true"
 

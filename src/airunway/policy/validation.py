@@ -54,7 +54,7 @@ from airunway.policy.limits import (
     MAX_REPLICAS,
     validate_resource_quantity,
 )
-from airunway.policy.overrides import validate_overrides
+from airunway.policy.overrides import provider_allows_host_access, validate_overrides
 from airunway.policy.storage import managed_volume_changes, validate_storage
 
 
@@ -220,7 +220,9 @@ def _validate_spec(md: ModelDeployment, overrides: Any, provider_configs: Provid
     if spec.model.source in (ModelSource.HUGGINGFACE, "") and not spec.model.id:
         errors.append(required("spec.model.id", "model.id is required when source is huggingface"))
     if overrides is not _ABSENT:
-        errors += validate_overrides(overrides, provider_name or _status_provider(md))
+        override_provider = provider_name or _status_provider(md)
+        allow = _allows_host_access(provider_configs, override_provider)
+        errors += validate_overrides(overrides, override_provider, allow_host_access=allow)
 
     serving_mode = spec.resolved_serving_mode()
     mocker = is_dynamo_mocker(md)
@@ -259,6 +261,16 @@ def _check_named_provider(
     gpu_count = _gpu_count(md)
     problems = check_provider_compatibility(provider_name, config, None, engine_type, serving_mode, gpu_count)
     return [invalid(field_path("spec", *p.field_path), p.bad_value, p.message) for p in problems], []
+
+
+def _allows_host_access(provider_configs: ProviderConfigs, provider_name: str) -> bool:
+    """Whether ``provider_name``'s config allows host access in overrides; False when it cannot be read."""
+    if not provider_name or provider_configs is None:
+        return False
+    try:
+        return provider_allows_host_access(_lookup(provider_configs, provider_name))
+    except ProviderLookupError:
+        return False
 
 
 def _lookup(source: ProviderConfigs, name: str) -> InferenceProviderConfig | None:
