@@ -353,6 +353,22 @@ def test_the_opt_in_of_an_auto_selected_provider_applies_on_update():
     assert [e.field for e in validate_create(selected, [VLLM])[0]] == ["spec.provider.overrides.hostNetwork"]
 
 
+def test_host_access_admitted_before_stays_admitted_while_the_overrides_do_not_change():
+    """The opt-in withdrawn: updates that keep the overrides (a label, a finalizer's removal) still go through;
+    a change of the overrides is checked afresh."""
+    spec = {"engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}},
+            "provider": {"name": "vllm", "overrides": HOST_ACCESS_OVERRIDES}}
+    old = default(obj(spec))
+    assert validate_create(old, [VLLM_HOST_ACCESS])[0] == []
+    relabelled = copy.deepcopy(old)
+    relabelled["metadata"]["labels"] = {"team": "a"}
+    assert validate_update(old, relabelled, [VLLM])[0] == []
+    changed = copy.deepcopy(old)
+    changed["spec"]["provider"]["overrides"]["spec"]["template"]["spec"]["hostNetwork"] = False
+    assert len(validate_update(old, changed, [VLLM])[0]) == 7
+    assert validate_update(old, changed, [VLLM_HOST_ACCESS])[0] == []
+
+
 def test_an_unreadable_provider_config_does_not_allow_host_access():
     def unreadable(_name):
         raise ProviderLookupError(ProviderLookupError.OTHER, "timeout")

@@ -117,9 +117,11 @@ def validate_update(
     md, errors, overrides = _parse(new)
     if md is None:
         return errors, []
-    spec_errors, warnings = _validate_spec(md, overrides, provider_configs)
+    previous, _, old_overrides = _parse(old)
+    # Overrides admitted before keep what they were admitted with (host access the provider no longer allows
+    # among it), so that unrelated updates, a finalizer's removal among them, still go through.
+    spec_errors, warnings = _validate_spec(md, overrides, provider_configs, ratchet=overrides == old_overrides)
     errors += spec_errors
-    previous, _, _ = _parse(old)
     if previous is not None:  # an old object that no longer parses cannot be compared; the new one is valid
         errors += validate_immutable_fields(previous, md)
     return errors, warnings + _warnings(md)
@@ -205,7 +207,9 @@ def is_dynamo_mocker(md: ModelDeployment) -> bool:
     )
 
 
-def _validate_spec(md: ModelDeployment, overrides: Any, provider_configs: ProviderConfigs) -> tuple[list[FieldError], list[str]]:
+def _validate_spec(
+    md: ModelDeployment, overrides: Any, provider_configs: ProviderConfigs, *, ratchet: bool = False
+) -> tuple[list[FieldError], list[str]]:
     spec = md.spec
     engine = spec.engine
     engine_type = (engine.type if engine else None) or ""
@@ -221,7 +225,7 @@ def _validate_spec(md: ModelDeployment, overrides: Any, provider_configs: Provid
         errors.append(required("spec.model.id", "model.id is required when source is huggingface"))
     if overrides is not _ABSENT:
         override_provider = provider_name or _status_provider(md)
-        allow = _allows_host_access(provider_configs, override_provider)
+        allow = ratchet or _allows_host_access(provider_configs, override_provider)
         errors += validate_overrides(overrides, override_provider, allow_host_access=allow)
 
     serving_mode = spec.resolved_serving_mode()
