@@ -217,6 +217,25 @@ REFUSALS = [
                                  "engine": {"type": "vllm"}}, None,
      'spec.provider.overrides.pod.securityContext: Forbidden: overriding "securityContext" is not allowed for '
      "security reasons"),
+    ("name-longer-than-a-label-value", "n" * 64, {}, None,
+     f'metadata.name: Invalid value: "{"n" * 64}": must be no more than 63 characters (got 64): the providers label '
+     "what they create with it (airunway.ai/deployment), and label values are limited to 63 characters"),
+    ("name-of-253-characters", "n" * 253, {}, None,
+     'metadata.name: Invalid value: "{name}": must be no more than 63 characters (got 253)'),
+    ("name-too-long-for-kuberay", "k" * 48,
+     {"provider": {"name": "kuberay"}, "engine": {"type": "vllm"}, "resources": {"gpu": {"count": 2}}}, None,
+     f'metadata.name: Invalid value: "{"k" * 48}": must be no more than 47 characters for provider "kuberay" (got '
+     "48): KubeRay refuses longer RayService names (the name of the RayCluster it creates adds a suffix)"),
+    ("engine-arg-key", None,
+     {"provider": {"name": "vllm"}, "engine": {"type": "vllm", "args": {"--dtype": "half"}},
+      "resources": {"gpu": {"count": 1}}}, None,
+     "spec.engine.args[--dtype]: Invalid value: \"--dtype\": an engine arg key must contain only letters, digits, '-' "
+     "and '_' and not start with '-' (it becomes the flag --<key>)"),
+    ("engine-arg-reserved-by-direct-vllm", None,
+     {"provider": {"name": "vllm"}, "engine": {"type": "vllm", "extraArgs": ["--port", "9000"]},
+      "resources": {"gpu": {"count": 1}}}, None,
+     'spec.engine.extraArgs[0]: Forbidden: engine extraArg "--port" conflicts with Direct vLLM generated networking; '
+     "Direct vLLM requires host 0.0.0.0 and port 8000 to keep the container, Service, and probes aligned: remove it"),
     ("override-sizing", None, {"provider": {"name": "vllm", "overrides": {"replicas": 5}},
                                "engine": {"type": "vllm"}}, None,
      'spec.provider.overrides.replicas: Forbidden: overriding "replicas" is not allowed because it can bypass '

@@ -538,14 +538,22 @@ def test_storage_claim_name_with_size_must_be_generated():
     assert storage_errors([{"name": "v", "mountPath": "/data", "size": "1Gi", "storageClassName": ""}]) == []
 
 
+def too_long(name: str) -> str:
+    """The refusal of a name longer than a label value, which comes first (issue 15)."""
+    return (f'metadata.name: Invalid value: "{name}": must be no more than 63 characters (got {len(name)}): the '
+            "providers label what they create with it (airunway.ai/deployment), and label values are limited to 63 "
+            "characters")
+
+
 def test_storage_generated_claim_name_length():
     name = "m" * 250
     errors = storage_errors([{"name": "vol", "mountPath": "/data", "size": "1Gi"}], name=name)
     assert errors == [
+        too_long(name),
         f'spec.model.storage.volumes[0].name: Invalid value: "vol": auto-generated PVC claim name "{name}-vol" exceeds '
-        "the 253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment or volume name"
+        "the 253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment or volume name",
     ]
-    assert storage_errors([{"name": "v", "mountPath": "/data", "size": "1Gi"}], name="m" * 251) == []
+    assert storage_errors([{"name": "v", "mountPath": "/data", "size": "1Gi"}], name="m" * 251) == [too_long("m" * 251)]
 
 
 def test_storage_unsupported_access_mode():
@@ -624,10 +632,11 @@ def test_storage_download_job_name_length():
     name = "m" * 239  # + "-model-download" = 254
     volumes = [{"name": "c", "purpose": "modelCache", "size": "1Gi"}]
     assert storage_errors(volumes, name=name) == [
+        too_long(name),
         f'metadata.name: Invalid value: "{name}": auto-generated download Job name "{name}-model-download" exceeds the '
-        "253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment name"
+        "253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment name",
     ]
-    assert storage_errors([{"name": "c", "purpose": "modelCache", "claimName": "pvc"}], name=name) == []
+    assert storage_errors([{"name": "c", "purpose": "modelCache", "claimName": "pvc"}], name=name) == [too_long(name)]
 
 
 def test_storage_combinations_admitted():
@@ -888,3 +897,90 @@ def test_errors_aggregate_like_kubernetes():
         "message": "Required value: model.id is required when source is huggingface",
         "field": "spec.model.id",
     }
+
+
+# --------------------------------------------------------------------------------------------- what providers render
+
+
+def named(provider: str, name: str, **spec) -> list[str]:
+    """The errors of creating ``name`` on ``provider`` with the vLLM engine on one GPU (unless ``spec`` says else)."""
+    spec = {"resources": {"gpu": {"count": 1}}, "provider": {"name": provider}, **spec,
+            "engine": {"type": "vllm", **spec.get("engine", {})}}
+    return errors_of({key: value for key, value in spec.items() if value is not None}, name=name,
+                     providers=default_provider_configs())
+
+
+def test_a_name_longer_than_a_label_value_is_refused_whatever_the_provider():
+    assert errors_of(name="n" * 64) == [too_long("n" * 64)]
+    assert errors_of(name="n" * 253) == [too_long("n" * 253)]
+    assert errors_of(name="n" * 63) == []
+    assert named("vllm", "n" * 63) == named("kaito", "n" * 63) == []
+
+
+@pytest.mark.parametrize("provider,limit,spec,reason", [
+    ("kuberay", 47, {}, "KubeRay refuses longer RayService names (the name of the RayCluster it creates adds a suffix)"),
+    ("dynamo", 54, {}, 'Dynamo serves the model through the Service "{name}-frontend", and Service names are limited '
+                       "to 63 characters"),
+    ("dynamo", 48, {"model": {"id": "org/model", "storage": {"volumes": [
+        {"name": "cache", "purpose": "modelCache", "size": "10Gi"}]}}},
+     'the model download Job "{name}-model-download" labels its pods with its name, and label values are limited to '
+     "63 characters"),
+    ("llmd", 55, {"serving": {"mode": "disaggregated"}, "resources": None,
+                  "scaling": {"prefill": {"replicas": 1, "gpu": {"count": 1}}, "decode": {"replicas": 1, "gpu": {"count": 1}}}},
+     "the prefill workers' Deployment \"{name}-prefill\" is also their label value, and label values are limited to "
+     "63 characters"),
+])
+def test_a_name_too_long_for_the_named_providers_derived_names_is_refused(provider, limit, spec, reason):
+    ok, refused = "n" * limit, "n" * (limit + 1)
+    assert named(provider, ok, **spec) == []
+    assert named(provider, refused, **spec) == [
+        f'metadata.name: Invalid value: "{refused}": must be no more than {limit} characters for provider '
+        f'"{provider}" (got {limit + 1}): ' + reason.format(name=refused)]
+
+
+def test_kuberay_names_must_start_with_a_letter():
+    assert named("kuberay", "7b-model") == [
+        'metadata.name: Invalid value: "7b-model": must start with a letter for provider "kuberay": KubeRay requires '
+        "RayService names to be DNS-1035 labels (lower-case letters, digits and '-', starting with a letter)"]
+    assert named("vllm", "7b-model") == []
+
+
+@pytest.mark.parametrize("provider", ["vllm", "llmd", "dynamo"])
+def test_engine_arg_keys_the_provider_refuses_are_refused_with_their_path(provider):
+    args = {"max-model-len": "4096", "--dtype": "half", "a b": "", "x=1": "", "": "v", "ok_key": ""}
+    assert named(provider, "m", engine={"args": args}) == [
+        f'spec.engine.args[{key}]: Invalid value: "{key}": an engine arg key must contain only letters, digits, '
+        "'-' and '_' and not start with '-' (it becomes the flag --<key>)"
+        for key in ("--dtype", "a b", "x=1", "")]
+
+
+def test_kaito_and_kuberay_take_any_engine_arg_key_and_auto_selection_checks_later():
+    args = {"a b": "", "--dtype": "half"}
+    assert named("kuberay", "m", engine={"args": args}) == []
+    assert named("kaito", "m", engine={"args": args}) == []
+    assert errors_of({"engine": {"type": "vllm", "args": args}}) == []
+
+
+def test_direct_vllm_refuses_host_and_port_flags():
+    errors = named("vllm", "m", engine={"args": {"host": "::", "--port": "9000"}, "extraArgs": ["--port=1", "x"]})
+    reserved = ("conflicts with Direct vLLM generated networking; Direct vLLM requires host 0.0.0.0 and port 8000 "
+                "to keep the container, Service, and probes aligned: remove it")
+    assert errors == [
+        f'spec.engine.args[host]: Forbidden: engine arg "host" {reserved}',
+        f'spec.engine.args[--port]: Forbidden: engine arg "--port" {reserved}',
+        f'spec.engine.extraArgs[0]: Forbidden: engine extraArg "--port=1" {reserved}',
+    ]
+    assert named("llmd", "m", engine={"args": {"host": "::"}}) == []
+
+
+def test_engine_args_are_checked_on_update_only_when_they_change():
+    old = default(obj({"engine": {"type": "vllm", "args": {"a b": ""}}, "provider": {"name": "vllm"},
+                       "resources": {"gpu": {"count": 1}}}))
+    relabelled = copy.deepcopy(old)
+    relabelled["metadata"]["labels"] = {"team": "a"}
+    configs = default_provider_configs()
+    assert validate_update(old, relabelled, configs)[0] == []
+    changed = copy.deepcopy(old)
+    changed["spec"]["engine"]["args"]["c d"] = ""
+    assert [e.field for e in validate_update(old, changed, configs)[0]] == [
+        "spec.engine.args[a b]", "spec.engine.args[c d]"]

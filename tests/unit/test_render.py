@@ -124,7 +124,9 @@ def test_invalid_input_prints_the_webhook_errors(tmp_path):
         'admission webhook "vmodeldeployment-v1alpha1.kb.io" denied the request:',
         '  metadata.name: Invalid value: "a.b": name must not contain dots (dots are invalid in derived Kubernetes volume and service names)',
         "  spec.model.id: Required value: model.id is required when source is huggingface",
-        '  spec.provider.overrides.hostNetwork: Forbidden: overriding "hostNetwork" is not allowed for security reasons',
+        '  spec.provider.overrides.hostNetwork: Forbidden: overriding "hostNetwork" is not allowed for security reasons; '
+        "it gives pods access to the host, which a cluster admin can allow only for a named provider (set "
+        'spec.provider.name) with the annotation airunway.ai/allow-host-access: "true" on its InferenceProviderConfig',
     ]
 
 

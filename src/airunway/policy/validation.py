@@ -55,6 +55,7 @@ from airunway.policy.limits import (
     validate_resource_quantity,
 )
 from airunway.policy.overrides import provider_allows_host_access, validate_overrides
+from airunway.policy.renderable import engine_arg_errors, name_errors
 from airunway.policy.storage import managed_volume_changes, validate_storage
 
 
@@ -105,6 +106,9 @@ def validate_create(
             )
         )
     spec_errors, warnings = _validate_spec(md, overrides, provider_configs)
+    provider = _provider_name(md)
+    errors += name_errors(md, provider)
+    errors += _engine_arg_errors(md, provider)
     return errors + spec_errors, warnings + _warnings(md)
 
 
@@ -122,6 +126,8 @@ def validate_update(
     # among it), so that unrelated updates, a finalizer's removal among them, still go through.
     spec_errors, warnings = _validate_spec(md, overrides, provider_configs, ratchet=overrides == old_overrides)
     errors += spec_errors
+    if previous is None or _engine_flags(previous) != _engine_flags(md):  # unchanged ones were checked before
+        errors += _engine_arg_errors(md, _provider_name(md) or _status_provider(md))
     if previous is not None:  # an old object that no longer parses cannot be compared; the new one is valid
         errors += validate_immutable_fields(previous, md)
     return errors, warnings + _warnings(md)
@@ -407,6 +413,20 @@ def _warnings(md: ModelDeployment) -> list[str]:
                     "download will be skipped (ensure the PVC already contains the model data)"
                 )
     return out
+
+
+def _provider_name(md: ModelDeployment) -> str:
+    return (md.spec.provider.name if md.spec.provider else None) or ""
+
+
+def _engine_flags(md: ModelDeployment) -> tuple[Any, Any]:
+    engine = md.spec.engine
+    return (engine.args, engine.extra_args) if engine else (None, None)
+
+
+def _engine_arg_errors(md: ModelDeployment, provider: str) -> list[FieldError]:
+    """The engine-argument keys ``provider`` refuses (the Dynamo mocker runs no engine: none)."""
+    return [] if is_dynamo_mocker(md) else engine_arg_errors(md, provider)
 
 
 def _gpu_count(md: ModelDeployment) -> int:
