@@ -214,3 +214,43 @@ def test_overrides_that_are_not_an_object_are_refused(tmp_path):
     result = run("-f", str(path))
     assert result.exit_code == 1
     assert 'spec.provider.overrides: Invalid value: "<redacted 5 bytes>": overrides must be a JSON object' in result.stderr
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """A ModelDeployment of about 600 bytes whose overrides expand to 9**9 strings through aliases."""
+    lines = ["apiVersion: airunway.ai/v1alpha1", "kind: ModelDeployment", "metadata: {name: bomb}",
+             "a0: &a0 [" + ",".join(['"lol"'] * 9) + "]"]
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    lines.append(f"spec: {{model: {{id: x}}, provider: {{overrides: {{x: *a{levels - 1}}}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_with_exit_code_2_within_bounded_memory(tmp_path):
+    """In a child process limited to 1 GiB of address space, so a regression fails (MemoryError) rather than
+    exhausting the machine."""
+    import resource
+    import subprocess
+    import sys
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb())
+    assert len(path.read_bytes()) < 700
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    result = subprocess.run([sys.executable, "-m", "airunway.cli", "render", "-f", str(path)], capture_output=True,
+                            text=True, preexec_fn=limit, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: {path}: document 1 refused: its anchors and aliases expand it by more than 100,000 nodes (a YAML "
+        "alias bomb?); write the repeated parts out or use fewer aliases")
+
+
+def test_a_provider_config_file_is_read_with_the_same_bounds(tmp_path):
+    path = tmp_path / "configs.yaml"
+    path.write_text(alias_bomb().replace("ModelDeployment", "InferenceProviderConfig"))
+    result = run("-f", str(EXAMPLES / "llama-8b.yaml"), "--provider-config", str(path))
+    assert result.exit_code == 2
+    assert "document 1 refused: its anchors and aliases expand it" in result.stderr

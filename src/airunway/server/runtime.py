@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from airunway import safeyaml
 from airunway.kube.client import Client
 from airunway.server import auth
 from airunway.server.services.aiconfigurator import AIConfigurator
@@ -72,7 +73,7 @@ def context_name(kubeconfig: str | None) -> str | None:
         paths = [str(Path.home() / ".kube" / "config")]
     for path in paths:
         try:
-            current = (yaml.safe_load(Path(path).expanduser().read_text()) or {}).get("current-context")
+            current = (safeyaml.load(Path(path).expanduser().read_text()) or {}).get("current-context")
         except (OSError, yaml.YAMLError, AttributeError):
             continue
         if current:

@@ -22,6 +22,8 @@ from typing import Any, Awaitable, Callable
 
 import yaml
 
+from airunway import safeyaml
+
 HELM_TIMEOUT = 300.0
 KUBECTL_TIMEOUT = 60.0
 CHART_DOWNLOADS = Path(tempfile.gettempdir()) / "helm-charts"
@@ -213,7 +215,7 @@ def chart_crds(chart_dir: Path) -> dict[str, dict]:
     for folder in sorted(p for p in chart_dir.rglob("crds") if p.is_dir()):
         for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
             try:
-                docs = list(yaml.safe_load_all(path.read_text()))
+                docs = safeyaml.load_all(path.read_text())
             except (OSError, yaml.YAMLError):
                 continue
             for doc in docs:
