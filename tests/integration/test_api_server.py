@@ -4,12 +4,25 @@ filled from its own client."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
 import httpx
 
 from support import eventually, free_port, kget
+
+
+def oversized_request_answer(port: int) -> bytes:
+    """The answer to a POST that declares a 2 MiB body and sends none of it: the ceiling answers without reading."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(b"POST /api/deployments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 2097152\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):  # the server closes the connection after the answer
+            answer += chunk
+    assert b'"statusCode":413' in answer, answer
+    return answer
 
 
 def test_dashboard_command_serves_the_api(sandbox, namespace, tmp_path):
@@ -48,6 +61,7 @@ spec: {{model: {{id: Qwen/Qwen3-0.6B}}, engine: {{type: vllm}}}}
             assert schema.headers["content-encoding"] == "gzip"
             assert "/api/deployments/{name}/pending-reasons" in schema.json()["paths"]
             assert http.get("/api/health/", follow_redirects=False).status_code == 301
+        assert oversized_request_answer(port).startswith(b"HTTP/1.1 413 ")
         assert kget(sandbox, "modeldeployment", "served", "-n", namespace)["metadata"]["name"] == "served"
     finally:
         proc.terminate()

@@ -6,7 +6,8 @@ deployment list runs as long as the app does.
 
 Every request goes through, outermost first: gzip compression, the trailing-slash redirect (a GET or HEAD that
 would be a 404 with a trailing slash is sent to the path without it, 301), CORS (loopback origins unless
-``CORS_ORIGIN`` says otherwise; ``X-Airunway-Auth-Error`` is exposed) and authentication (``/api`` only, when on).
+``CORS_ORIGIN`` says otherwise; ``X-Airunway-Auth-Error`` is exposed), the 1 MiB ceiling on request bodies (413
+before the body is read) and authentication (``/api`` only, when on).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from airunway import __version__
 from airunway.kube.client import Client, ConfigError
 from airunway.server import auth, errors
+from airunway.server.bodylimit import BodyLimit
 from airunway.server.routes import ROUTERS
 from airunway.server.runtime import Settings, runtime_of
 
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         app.include_router(router)
     errors.document(app)
     _authentication(app)
+    app.add_middleware(BodyLimit)
     _cors(app, settings.cors())
     app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM, compresslevel=COMPRESS_LEVEL)
     return app
