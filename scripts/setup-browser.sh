@@ -5,9 +5,4 @@ set -euo pipefail
 if command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/truetype/noto ]; then
   exit 0
 fi
-echo "==> installing Chromium for the browser tests"
-sudo=""
-if [ "$(id -u)" != "0" ]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq >/dev/null
-$sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null
+exec "$(dirname "$0")/apt-install.sh" "Chromium for the browser tests" chromium fonts-dejavu-core fonts-noto-color-emoji

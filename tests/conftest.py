@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def hub(monkeypatch):
     """The HuggingFace Hub stand-in on 127.0.0.1 (tests/hub.py), as the dashboard's HF_ENDPOINT."""
-    from hub import Hub
+    from fakes.hub import Hub
 
     stand_in = Hub()
     monkeypatch.setenv("HF_ENDPOINT", stand_in.url)

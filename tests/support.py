@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from contextlib import contextmanager
 from pathlib import Path
-import time
 from typing import Awaitable, Callable, TypeVar
 
 T = TypeVar("T")
@@ -43,7 +43,40 @@ def kget(sandbox, *args: str) -> dict:
     return json.loads(sandbox.kubectl("get", *args, "-o", "json").stdout)
 
 
-DATA = Path(__file__).parent / "data"
+def kget_or_none(sandbox, kind: str, name: str, namespace: str) -> dict | None:
+    """The object, or None when it does not exist."""
+    found = sandbox.kubectl("get", kind, name, "-n", namespace, "-o", "json", "--ignore-not-found").stdout
+    return json.loads(found) if found.strip() else None
+
+
+@contextmanager
+def real_namespaces(sandbox, *names: str):
+    """The namespaces exist for the block (made here and removed after, unless they were already there)."""
+    made = []
+    for name in names:
+        def settled():
+            ns = sandbox.kubectl("get", "namespace", name, "-o", "json", check=False)
+            if ns.returncode:
+                return "absent"
+            return "active" if json.loads(ns.stdout)["status"]["phase"] == "Active" else None
+
+        if eventually(settled, what=f"namespace {name} to finish terminating") == "absent":
+            sandbox.kubectl("create", "namespace", name)
+            made.append(name)
+    try:
+        yield
+    finally:
+        for name in made:
+            sandbox.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository."""
+DATA = ROOT / "tests" / "data"
+"""Test inputs: ModelDeployments, provider configs, upstream CRDs."""
+DEPLOY = ROOT / "deploy"
+FIELD_MANAGER = "airunway-test"
+"""The field manager of the tests' own writes (the ``client`` fixture)."""
 
 
 def free_port() -> int:
@@ -129,6 +162,84 @@ class ControllerProcess:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode
+
+    def __enter__(self) -> "ControllerProcess":
+        """Ready to use: ``with ControllerProcess(...) as proc:`` waits for readiness and stops it afterwards."""
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class DashboardProcess:
+    """``airunway dashboard`` as a child process on 127.0.0.1 against the sandbox, with its log in a file;
+    ``with DashboardProcess(sandbox, log) as base:`` gives its base URL once ``/api/health`` answers.
+
+    ``env`` is added to this process's environment (less AUTH_ENABLED and PORT); with ``inherit_env=False`` it is
+    the whole environment."""
+
+    def __init__(self, sandbox, log_path: Path, *, env: dict[str, str] | None = None, inherit_env: bool = True) -> None:
+        import os
+
+        self.sandbox = sandbox
+        self.log_path = log_path
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        inherited = {k: v for k, v in os.environ.items() if k not in ("AUTH_ENABLED", "PORT")} if inherit_env else {}
+        self.env = {**inherited, **(env or {})}
+        self.proc = None
+
+    def start(self, timeout: float = 60) -> str:
+        import subprocess
+        import sys
+
+        import httpx
+
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "airunway.cli", "dashboard", f"--kubeconfig={self.sandbox.kubeconfig}",
+             "--host=127.0.0.1", f"--port={self.port}"],
+            env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+
+        def healthy() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the dashboard exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                return httpx.get(f"{self.base}/api/health", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        eventually(healthy, timeout=timeout, what="the dashboard to answer")
+        return self.base
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        if self.proc is not None:
+            self._log.close()
+
+    def __enter__(self) -> str:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def etcd_post(sandbox, path: str, body: dict) -> dict:

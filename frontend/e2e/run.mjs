@@ -86,6 +86,8 @@ await step("KAITO GGUF form", async () => {
   await page.getByLabel("GGUF File").waitFor();
   const file = await page.getByLabel("GGUF File").inputValue();
   if (file !== "Qwen3-8B-Q4_K_M.gguf") throw new Error(`the Q4_K_M file is not preselected: ${file}`);
+  // KAITO mounts no storage volumes (its runtime entry says so), so the form offers none.
+  if (await page.getByRole("button", { name: /Add Volume/ }).count()) throw new Error("the KAITO form offers storage volumes");
   await page.getByRole("radio", { name: /Build Image/ }).check();
   await text("Pre-builds container image. Requires Docker running locally.");
   await check("03b-deploy-kaito-gguf");

@@ -32,49 +32,85 @@ def main(ctx: typer.Context) -> None:
         ctx.invoke(dashboard)
 
 
+NO_CLUSTER = (
+    "no Kubernetes cluster is configured: pass --kubeconfig FILE, set $KUBECONFIG, or create ~/.kube/config "
+    "for the cluster the dashboard should use; or run `airunway local` (what `make run` does) for the local "
+    "sandbox cluster with the controllers and the dashboard"
+)
+
+
+def _serve(kubeconfig: Optional[Path], host: str, port: int) -> None:
+    import uvicorn
+
+    from airunway.server.app import Settings, create_app
+
+    err.print(f"AI Runway dashboard on http://{host}:{port} (API under /api; Ctrl-C stops it)")
+    uvicorn.run(create_app(Settings(kubeconfig=str(kubeconfig) if kubeconfig else None)),
+                host=host, port=port, log_level="warning")
+
+
+def _logging() -> None:
+    import os
+
+    from airunway.kube import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL") or "info", "text")
+
+
 @app.command()
 def dashboard(
-    kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the sandbox)."),
+    kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(3001, envvar="PORT", help="Port to listen on."),
 ) -> None:
-    """Run the dashboard: the REST API and the web UI.
+    """Run the dashboard: the REST API and the web UI, for the configured cluster.
 
-    With no cluster configured (no --kubeconfig, $KUBECONFIG or ~/.kube/config, not in a pod) it starts the local
-    sandbox cluster with the core controller and the provider controllers, and stops the controllers on exit.
+    It never starts a cluster: with none configured (no --kubeconfig, $KUBECONFIG or ~/.kube/config, not in a pod)
+    it exits with an error; `airunway local` runs the local sandbox cluster with the controllers and the dashboard.
+    """
+    from airunway.local import configured_cluster
+
+    if kubeconfig is None and configured_cluster() is None:
+        err.print(f"[red]error:[/red] {NO_CLUSTER}")
+        raise typer.Exit(1)
+    _logging()
+    _serve(kubeconfig, host, port)
+
+
+@app.command("local")
+def local_stack(
+    host: str = typer.Option("127.0.0.1", help="Address the dashboard listens on."),
+    port: int = typer.Option(3001, envvar="PORT", help="Port the dashboard listens on."),
+    state_dir: Optional[Path] = typer.Option(
+        None, "--state-dir", help="Where the sandbox keeps its state (default: the airunway cache folder)."),
+) -> None:
+    """Run AI Runway on this machine: the sandbox cluster, the controllers and the dashboard (`make run`).
+
+    The local sandbox is built and started when needed, then the core controller and the provider controllers, then
+    the dashboard for them. It always uses the sandbox, whatever $KUBECONFIG says. Ctrl-C stops the dashboard and the controllers; the
+    sandbox keeps running until `airunway sandbox down`.
     """
     import os
     import shutil
 
-    import uvicorn
-
     from airunway import local
-    from airunway.kube import configure_logging
-    from airunway.server.app import Settings, create_app
 
-    configure_logging(os.environ.get("LOG_LEVEL") or "info", "text")
-    stack = None
-    if kubeconfig is None and local.configured_cluster() is None:
-        try:
-            stack = local.start(lambda msg: err.print(f"[dim]{msg}[/dim]"))
-        except RuntimeError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1)
-        kubeconfig = stack.kubeconfig
-        os.environ["KUBECONFIG"] = str(kubeconfig)
-        if stack.sandbox is not None:  # the installation endpoints use the sandbox's helm and kubectl
-            for tool in ("helm", "kubectl"):
-                if not os.environ.get(f"{tool.upper()}_PATH") and shutil.which(tool) is None:
-                    os.environ[f"{tool.upper()}_PATH"] = str(stack.sandbox.bin_dir / tool)
-        err.print(f"Sandbox cluster ready: export KUBECONFIG={kubeconfig}")
-    err.print(f"AI Runway dashboard on http://{host}:{port} (API under /api; Ctrl-C stops it)")
+    _logging()
     try:
-        uvicorn.run(create_app(Settings(kubeconfig=str(kubeconfig) if kubeconfig else None)),
-                    host=host, port=port, log_level="warning")
+        stack = local.start(lambda msg: err.print(f"[dim]{msg}[/dim]"), state_dir=state_dir)
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    os.environ["KUBECONFIG"] = str(stack.kubeconfig)
+    for tool in ("helm", "kubectl"):  # the installation endpoints use the sandbox's helm and kubectl
+        if not os.environ.get(f"{tool.upper()}_PATH") and shutil.which(tool) is None:
+            os.environ[f"{tool.upper()}_PATH"] = str(stack.sandbox.bin_dir / tool)
+    err.print(f"Sandbox cluster ready: export KUBECONFIG={stack.kubeconfig}", soft_wrap=True)
+    try:
+        _serve(stack.kubeconfig, host, port)
     finally:
-        if stack is not None:
-            stack.stop()
-            err.print("Controllers stopped; the sandbox keeps running (airunway sandbox down stops it).")
+        stack.stop()
+        err.print("Controllers stopped; the sandbox keeps running (airunway sandbox down stops it).")
 
 
 class _GoBoolFlags(TyperCommand):
@@ -155,6 +191,10 @@ def controller(
     gateway_detection_interval: float = typer.Option(
         60.0, hidden=True, help="Seconds before asking again whether the Gateway API Inference Extension is installed."
     ),
+    provider_heartbeat_timeout: float = typer.Option(
+        180.0, help="Seconds without a provider heartbeat after which the provider is not chosen automatically and "
+        "its finalizer is removed from deployments being deleted.",
+    ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
     zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
 ) -> None:
@@ -201,6 +241,7 @@ def controller(
         epp_image=epp_image,
         patch_gateway_allowed_routes=patch_gateway_allowed_routes,
         gateway_detection_interval=gateway_detection_interval,
+        provider_heartbeat_timeout=provider_heartbeat_timeout,
     )
     try:
         asyncio.run(run(options))
@@ -212,9 +253,85 @@ def controller(
         raise typer.Exit(1)
 
 
-@app.command(cls=_GoBoolFlags)
+class _ProviderCommand(_GoBoolFlags):
+    """``airunway provider``: the provider names and each provider's own flags come from the provider registry, which
+    is loaded only when this command runs or shows its help (it imports every provider)."""
+
+    registry_loaded = False
+    owners: dict[str, tuple[str, str, str]] = {}
+    """Parameter name of a provider flag → (provider, field of its options, flag)."""
+
+    def get_params(self, ctx: typer.Context) -> list:
+        if not self.registry_loaded:
+            self.load_registry()
+        return super().get_params(ctx)
+
+    def load_registry(self) -> None:
+        import inspect
+
+        from airunway.providers.registry import PROVIDERS
+
+        self.registry_loaded = True
+        listing = ", ".join(f"{name} ({descriptor.display})" for name, descriptor in PROVIDERS.items())
+        for param in self.params:
+            if param.name == "name":
+                param.help = f"The provider: {listing}."
+        # Typer makes the options, as it would for a function with one keyword parameter per provider flag.
+        parameters, owners = [], {}
+        for name, descriptor in PROVIDERS.items():
+            for field, flag in descriptor.flags.declared().items():
+                key = f"{name}_{field}"
+                owners[key] = (name, field, flag.name)
+                option = typer.Option([] if flag.repeated else None, flag.name, help=flag.help, metavar=flag.metavar,
+                                      rich_help_panel=f"{descriptor.display} only", show_default=False)
+                parameters.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                                    annotation=list[str] if flag.repeated else Optional[str]))
+
+        def flags(**values: object) -> None: ...
+
+        flags.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        holder = typer.Typer(add_completion=False)
+        holder.command()(flags)
+        self.params.extend(typer.main.get_command(holder).params)
+        self.owners = owners
+
+    def invoke(self, ctx: typer.Context):
+        given = {}
+        for param in self.owners:
+            value = ctx.params.pop(param, None)
+            if value not in (None, (), []):
+                given[param] = value
+        ctx.meta["provider_flags"] = given
+        return super().invoke(ctx)
+
+
+def _provider_flags(ctx: typer.Context, name: str):
+    """The chosen provider's own options from the flags given; a usage error for an unknown provider, another
+    provider's flag, or a bad value."""
+    from airunway.providers.descriptor import FlagError
+    from airunway.providers.registry import UnknownProvider, provider
+
+    command: _ProviderCommand = ctx.command  # type: ignore[assignment]
+    try:
+        descriptor = provider(name)
+    except UnknownProvider as exc:
+        raise typer.BadParameter(str(exc), ctx, param_hint="NAME") from None
+    values = {}
+    for param, value in ctx.meta["provider_flags"].items():
+        owner, field, flag = command.owners[param]
+        if owner != name:
+            raise typer.BadParameter(f"only the {owner} provider takes it, not {name}", ctx, param_hint=flag)
+        values[field] = list(value) if isinstance(value, tuple) else value
+    try:
+        return descriptor.flags.from_flags(values)
+    except FlagError as exc:
+        raise typer.BadParameter(exc.problem, ctx, param_hint=exc.flag) from None
+
+
+@app.command(cls=_ProviderCommand)
 def provider(
-    name: str = typer.Argument(..., help="vllm, llmd, kaito, dynamo or kuberay"),
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The provider."),
     kubeconfig: Optional[Path] = typer.Option(None, help="Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)."),
     metrics_bind_address: str = typer.Option(":8443", help="Address of the metrics endpoint; 0 disables it."),
     health_probe_bind_address: str = typer.Option(":8081", help="Address of /healthz and /readyz."),
@@ -226,20 +343,19 @@ def provider(
     metrics_cert_path: str = typer.Option("", help="Folder with the metrics serving certificate (default: self-signed)."),
     max_concurrent_reconciles: int = typer.Option(4, help="ModelDeployments reconciled at once."),
     heartbeat_seconds: float = typer.Option(60.0, hidden=True, help="Seconds between status heartbeats."),
-    download_job_image: str = typer.Option("", help="Dynamo: image of the model download Job."),
-    image_registry_endpoint: list[str] = typer.Option(
-        [], help="Direct vLLM: REGISTRY=URL of a registry's HTTP API for pinning image tags to digests (repeatable; "
-        "REGISTRY 'default' for images named without a registry host). Images of other registries run as written.",
-    ),
     zap_log_level: str = typer.Option("info", "--zap-log-level", help="debug, info, warning or error."),
     zap_encoder: str = typer.Option("json", "--zap-encoder", help="json, or console for key=value lines."),
 ) -> None:
-    """Run one provider controller: register its InferenceProviderConfig and run the ModelDeployments selected for it."""
+    """Run one provider controller: register its InferenceProviderConfig and run the ModelDeployments selected for it.
+
+    A provider's own flags (marked with its name) are refused for the others.
+    """
     import asyncio
 
     from airunway.kube import ConfigError, LeaderElectionLost, configure_logging
-    from airunway.providers.app import ProviderOptions, UnknownProvider, run
+    from airunway.providers.app import ProviderOptions, run
 
+    flags = _provider_flags(ctx, name)
     configure_logging(zap_log_level, "text" if zap_encoder == "console" else "json")
     options = ProviderOptions(
         kubeconfig=str(kubeconfig) if kubeconfig else None,
@@ -251,32 +367,16 @@ def provider(
         metrics_cert_path=metrics_cert_path,
         max_concurrent_reconciles=max_concurrent_reconciles,
         heartbeat=heartbeat_seconds,
-        extra=_provider_extra(download_job_image, image_registry_endpoint),
+        flags=flags,
     )
     try:
         asyncio.run(run(name, options))
-    except (UnknownProvider, ConfigError, ValueError) as exc:
+    except (ConfigError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1)
     except LeaderElectionLost as exc:
         err.print(f"[red]error:[/red] {exc}; exiting so that the process is restarted")
         raise typer.Exit(1)
-
-
-def _provider_extra(download_job_image: str, registry_endpoints: list[str]) -> dict:
-    extra: dict = {}
-    if download_job_image:
-        extra["download_job_image"] = download_job_image
-    endpoints = {}
-    for item in registry_endpoints:
-        registry, sep, url = item.partition("=")
-        if not sep or not registry or not url.startswith(("http://", "https://")):
-            err.print(f"[red]error:[/red] --image-registry-endpoint {item!r}: expected REGISTRY=http(s)://HOST[:PORT]")
-            raise typer.Exit(2)
-        endpoints[registry] = url
-    if endpoints:
-        extra["image_registry_endpoints"] = endpoints
-    return extra
 
 
 @app.command()
@@ -313,7 +413,7 @@ def render(
         raise typer.Exit(2)
 
     result = rendering.render(obj, configs)
-    for warning in result.warnings:
+    for warning in [*result.config_problems, *result.warnings]:
         typer.echo(f"Warning: {warning}", err=True)
     denial = rendering.denial_lines(result)
     if denial:
@@ -380,19 +480,25 @@ def sandbox_up(
 
 @sandbox_app.command("status")
 def sandbox_status(state_dir: Optional[Path] = _STATE_DIR) -> None:
-    """Show which sandbox processes run."""
+    """Show which sandbox processes run and whether each answers its health endpoint.
+
+    Exits 0 when every component runs and answers, 1 when some do not, 3 when none runs.
+    """
+    from rich.markup import escape
     from rich.table import Table
 
     sb = _sandbox(state_dir)
-    table = Table("component", "state", "pid")
-    status = sb.status()
-    for component, pid in status.items():
-        table.add_row(component, "[green]running[/green]" if pid else "[red]stopped[/red]", str(pid or "-"))
+    table = Table("component", "state", "pid", "health check")
+    health = sb.health()
+    colours = {"running": "green", "not answering": "red", "stopped": "red"}
+    for component, item in health.items():
+        colour = colours[item.state]
+        table.add_row(component, f"[{colour}]{item.state}[/{colour}]", str(item.pid or "-"), escape(item.detail))
     console.print(table)
-    if all(status.values()):
+    if all(item.healthy for item in health.values()):
         console.print(f"Kubeconfig: {sb.kubeconfig}")
     else:
-        raise typer.Exit(1 if any(status.values()) else 3)
+        raise typer.Exit(1 if any(item.pid for item in health.values()) else 3)
 
 
 @sandbox_app.command("down")

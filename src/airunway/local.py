@@ -1,5 +1,7 @@
-"""Everything AI Runway needs on one machine, for ``make run``: the local sandbox cluster (when no other cluster is
-configured), the core controller and the five provider controllers as child processes.
+"""Everything AI Runway needs on one machine, for ``airunway local`` (``make run``): the local sandbox cluster, the
+core controller and the five provider controllers as child processes.
+
+Only this module starts the sandbox for the product, and only when asked: ``airunway dashboard`` never does.
 
 The children log to ``<state dir>/logs/<name>.log``; they are stopped (SIGTERM, then SIGKILL) when the stack
 stops. The sandbox keeps running afterwards (``airunway sandbox down`` stops it), so the next start is quick.
@@ -7,7 +9,6 @@ stops. The sandbox keeps running afterwards (``airunway sandbox down`` stops it)
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -19,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from airunway.providers.app import PROVIDERS
+from airunway.providers.registry import PROVIDERS
 from airunway.sandbox.cluster import Sandbox, default_state_dir
 
 
 def configured_cluster() -> str | None:
     """Where the kubeconfig comes from when a cluster is configured (in-cluster, $KUBECONFIG, ~/.kube/config);
-    None when there is none, so the local sandbox is used."""
+    None when there is none."""
     if os.environ.get("KUBERNETES_SERVICE_HOST"):
         return "in-cluster service account"
     paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
@@ -47,7 +48,7 @@ def _die_with_parent() -> None:
 
 def available_providers() -> tuple[str, ...]:
     """The providers this installation has a controller for."""
-    return tuple(p for p in PROVIDERS if importlib.util.find_spec(f"airunway.providers.{p}") is not None)
+    return tuple(PROVIDERS)
 
 
 def _free_port() -> int:
@@ -75,7 +76,7 @@ class Child:
 class LocalStack:
     """The processes started for a local run; :meth:`stop` ends them."""
 
-    kubeconfig: Path | None
+    kubeconfig: Path
     sandbox: Sandbox | None = None
     children: list[Child] = field(default_factory=list)
 
@@ -98,26 +99,29 @@ class LocalStack:
 def start(
     progress: Callable[[str], None] = print,
     *,
+    kubeconfig: Path | None = None,
     providers: tuple[str, ...] | None = None,
     state_dir: Path | None = None,
     ready_timeout: float = 60,
 ) -> LocalStack:
-    """Start the sandbox if no cluster is configured, then the controllers; return once they are ready."""
+    """Start the controllers on the cluster of ``kubeconfig``, or, without one, on the local sandbox (started when it
+    is not running); return once they are ready. $KUBECONFIG is not consulted: the caller says which cluster."""
     providers = available_providers() if providers is None else providers
     env = dict(os.environ)
     sandbox = None
-    if (where := configured_cluster()) is None:
+    if kubeconfig is None:
         sandbox = Sandbox(state_dir or default_state_dir())
         sandbox.up(progress=progress)
-        env["KUBECONFIG"] = str(sandbox.kubeconfig)
+        kubeconfig = sandbox.kubeconfig
         logs = sandbox.dir / "logs"
     else:
-        progress(f"Using the configured cluster ({where}).")
+        progress(f"Using the cluster of {kubeconfig}.")
         logs = (state_dir or default_state_dir()) / "logs"
+    env["KUBECONFIG"] = str(kubeconfig)
     logs.mkdir(parents=True, exist_ok=True)
     # Webhooks need a certificate the API server trusts; locally the controller runs without them.
     env["ENABLE_WEBHOOKS"] = "false"
-    stack = LocalStack(Path(env["KUBECONFIG"]) if env.get("KUBECONFIG") else None, sandbox)
+    stack = LocalStack(Path(kubeconfig), sandbox)
     commands = [("controller", ["controller"])] + [(f"provider-{p}", ["provider", p]) for p in providers]
     try:
         for name, args in commands:

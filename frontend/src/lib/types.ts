@@ -94,6 +94,8 @@ export interface Runtime {
   message?: string;
   installable?: boolean;
   capabilities?: { engines?: string[]; modes?: string[]; engineCapabilities?: { name: string; servingModes?: string[] }[] };
+  preference?: number; // offered first when higher (the deploy form's default provider)
+  modelStorage?: boolean; // mounts spec.model.storage volumes
 }
 
 export interface Metric {

@@ -11,13 +11,6 @@ import { useAutoscaler, useCapacity, useHfStatus, useModels, useRuntimes, useThr
 import type { Capacity, HfModel, Model, Runtime } from "../lib/types";
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const PRIORITY = ["dynamo", "kuberay", "kaito", "llmd", "vllm"];
-const FALLBACK_ENGINES: Record<string, string[]> = {
-  dynamo: ["vllm", "sglang", "trtllm"], kuberay: ["vllm"], kaito: ["vllm", "llamacpp"], vllm: ["vllm"], llmd: ["vllm"],
-};
-const DEFAULT_NAMESPACES: Record<string, string> = {
-  dynamo: "dynamo-system", kuberay: "ray-system", kaito: "kaito-workspace", vllm: "default", llmd: "default",
-};
 const VLLM_IMAGES = [
   { id: "nightly", label: "Nightly", image: "vllm/vllm-openai:cu130-nightly", note: "Newest model support.", badge: "Default" },
   { id: "stable", label: "Stable", image: "vllm/vllm-openai:latest", note: "The latest vLLM release." },
@@ -26,19 +19,21 @@ const VLLM_IMAGES = [
 export const IMAGE_REQUIRED = "Enter a vLLM launch image before applying a recipe or deploying.";
 export const NAME_RULE = "Lowercase letters, numbers, and hyphens only";
 
+// What a provider can run, where it deploys, whether it mounts storage volumes and which to offer first all come
+// from its registered InferenceProviderConfig (through /api/runtimes/status): a new provider needs no change here.
 function runtimeEngines(r: Runtime): string[] {
-  return r.capabilities?.engines?.length ? r.capabilities.engines : FALLBACK_ENGINES[r.id] ?? [];
+  return r.capabilities?.engines ?? [];
 }
 
 function runtimeModes(r: Runtime, engine?: string): string[] {
   const byEngine = r.capabilities?.engineCapabilities?.find((e) => e.name === engine)?.servingModes;
   if (byEngine?.length) return byEngine;
   if (r.capabilities?.modes?.length) return r.capabilities.modes;
-  return ["kaito", "vllm"].includes(r.id) ? ["aggregated"] : ["aggregated", "disaggregated"];
+  return ["aggregated"];
 }
 
 function crdLess(r: Runtime) {
-  return r.requiresCRD === false || (r.requiresCRD === undefined && ["vllm", "llmd"].includes(r.id));
+  return r.requiresCRD === false;
 }
 
 function hfToModel(m: HfModel): Model {
@@ -88,7 +83,6 @@ interface Form {
   weights: "default" | "fp8"; kvCache: "default" | "fp8"; ggufRunMode: "direct" | "build"; memory: string;
 }
 const MEMORY_RE = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/;
-const STORAGE_RUNTIMES = ["dynamo", "vllm", "kuberay"];
 
 interface RecipeResult {
   mode: "aggregated" | "disaggregated"; imageRef: string | null; resources: { gpu: number };
@@ -135,9 +129,9 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   const { data: hf } = useHfStatus();
   const compatible = (r: Runtime, mode = "aggregated") =>
     model.supportedEngines.some((e) => runtimeEngines(r).includes(e)) && runtimeModes(r).includes(mode);
-  const ordered = [...runtimes].sort((a, b) => (PRIORITY.indexOf(a.id) + 99) % 99 - (PRIORITY.indexOf(b.id) + 99) % 99);
+  const ordered = [...runtimes].sort((a, b) => (b.preference ?? 0) - (a.preference ?? 0));
   const initialRuntime = (ordered.find((r) => r.installed && compatible(r)) ?? ordered.find((r) => compatible(r))
-    ?? ordered.find((r) => r.installed) ?? ordered[0])?.id ?? (model.supportedEngines.includes("llamacpp") ? "kaito" : "dynamo");
+    ?? ordered.find((r) => r.installed) ?? ordered[0])?.id ?? "auto";
   const rec = recommendedGpus(model, capacity);
   const [form, setForm] = useState<Form>(() => ({
     name: deploymentName(model.id), namespace: "", runtime: initialRuntime, engine: "", mode: "aggregated",
@@ -164,7 +158,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   const isKaito = form.runtime === "kaito";
   const gguf = isKaito && engine === "llamacpp" && !model.id.startsWith("kaito/");
   const premade = model.id.startsWith("kaito/");
-  const namespace = form.namespace || runtime?.defaultNamespace || DEFAULT_NAMESPACES[form.runtime] || "default";
+  const namespace = form.namespace || runtime?.defaultNamespace || "default";
   const image = isVllm ? (form.image === "custom" ? form.customImage.trim() : VLLM_IMAGES.find((i) => i.id === form.image)!.image) : "";
   const cpuOnly = isKaito && engine === "llamacpp" && form.computeType === "cpu";
 
@@ -208,7 +202,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   for (const [key, value, max] of [["replicas", form.replicas, 10], ["gpus", form.gpus, capacity?.maxNodeGpuCapacity || 8]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > max) errors[key] = `Enter a whole number from 1 to ${max}`;
   }
-  const storage = STORAGE_RUNTIMES.includes(form.runtime);
+  const storage = !!runtime?.modelStorage;
   const volumeProblems = storage ? volumeErrors(form.volumes) : {};
   Object.values(volumeProblems).forEach((fields) => Object.entries(fields).forEach(([k, m]) => { errors[`volume-${k}-${m}`] = m; }));
   const gated = !!model.gated && !hf?.configured;

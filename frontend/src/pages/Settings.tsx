@@ -9,7 +9,7 @@ import type { Runtime } from "../lib/types";
 type Tab = "general" | "runtimes" | "integrations";
 
 function crdLess(r: Runtime) {
-  return r.requiresCRD === false || (r.requiresCRD === undefined && ["vllm", "llmd"].includes(r.id));
+  return r.requiresCRD === false;
 }
 
 interface ProviderStatus {

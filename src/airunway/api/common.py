@@ -23,10 +23,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    model_validator,
     PlainSerializer,
     Strict,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema

@@ -36,6 +36,15 @@ class ConditionType(StrEnum):
     RECIPE_RESOLVED = "RecipeResolved"
     NIGHTLY_AVAILABLE = "NightlyAvailable"
     HARDWARE_COMPATIBLE = "HardwareCompatible"
+    DELETING = "Deleting"
+    """Ours (additive): the deployment is being deleted and waits for its provider to release it."""
+
+
+class ProviderConfigConditionType(StrEnum):
+    """Condition types the core controller writes in InferenceProviderConfig status (ours, additive)."""
+
+    SELECTION_RULES_VALID = "SelectionRulesValid"
+    """True when every ``spec.selectionRules[].condition`` compiles as CEL."""
 
 
 class Reason(StrEnum):
@@ -89,6 +98,12 @@ class Reason(StrEnum):
     CUSTOM_IMAGE = "CustomImage"
     SUPPORTED_IMAGE = "SupportedImage"
     RECIPE_PROVENANCE_RESOLVED = "RecipeProvenanceResolved"
+    # Deleting (core, ours): waiting for the provider, or its finalizer removed because it stopped reporting
+    WAITING_FOR_PROVIDER = "WaitingForProvider"
+    PROVIDER_FINALIZER_REMOVED = "ProviderFinalizerRemoved"
+    # SelectionRulesValid on InferenceProviderConfig (core, ours)
+    SELECTION_RULES_COMPILED = "SelectionRulesCompiled"
+    INVALID_SELECTION_RULE = "InvalidSelectionRule"
 
 
 # Messages the core controller writes with the reasons above (fixed texts only; the others carry error text).
@@ -99,6 +114,13 @@ MESSAGE_NO_PROVIDER = "No provider specified and provider-selector not enabled"
 MESSAGE_GATEWAY_CONFIGURED = "InferencePool and HTTPRoute created"
 MESSAGE_GATEWAY_CRDS_MISSING = "Gateway API Inference Extension CRDs are not installed in the cluster"
 MESSAGE_GATEWAY_DISABLED = "Gateway resources cleaned up"
+
+
+# Reasons of the Warning Events the core controller records (ours: upstream's core records none).
+EVENT_PROVIDER_FINALIZER_REMOVED = Reason.PROVIDER_FINALIZER_REMOVED.value
+"""On a ModelDeployment whose provider stopped reporting while it was being deleted."""
+EVENT_INVALID_SELECTION_RULE = Reason.INVALID_SELECTION_RULE.value
+"""On an InferenceProviderConfig (in namespace ``default``) with a selection rule that does not compile."""
 
 
 def message_engine_auto_selected(engine: str) -> str:
@@ -142,7 +164,8 @@ LABEL_DEPLOYMENT = "airunway.ai/deployment"
 LABEL_ENGINE_TYPE = "airunway.ai/engine-type"
 LABEL_MODEL_SOURCE = "airunway.ai/model-source"
 
-# --- annotations on InferenceProviderConfig (read by the dashboard, not by the controllers) ---
+# --- annotations on InferenceProviderConfig (read by the dashboard, not by the controllers; the codec is
+#     airunway.api.provider_annotations) ---
 ANNOTATION_DISPLAY_NAME = "airunway.ai/display-name"
 ANNOTATION_DESCRIPTION = "airunway.ai/description"
 ANNOTATION_DEFAULT_NAMESPACE = "airunway.ai/default-namespace"
@@ -155,6 +178,11 @@ ANNOTATION_HEALTH = "airunway.ai/health"
 """JSON hints for probing the provider's health (CRDs, operator pods, status path)."""
 ANNOTATION_INSTALLATION = "airunway.ai/installation"
 """JSON InstallationInfo: how to install the provider's upstream (see providerconfig.InstallationInfo)."""
+ANNOTATION_ICON = "airunway.ai/icon"
+ANNOTATION_DEPLOYMENT_DEFAULTS = "airunway.ai/deployment-defaults"
+"""JSON defaults of the dashboard's deploy form (defaultEngine, defaultMode, defaultResources)."""
+ANNOTATION_PROVIDER_NAME = "airunway.ai/provider-name"
+"""A display name that takes precedence over every other."""
 ANNOTATION_ALLOW_HOST_ACCESS = "airunway.ai/allow-host-access"
 """``"true"``: the cluster admin lets ``spec.provider.overrides`` of deployments on this provider grant host access
 (read by the core controller's admission; see :mod:`airunway.policy.overrides`)."""

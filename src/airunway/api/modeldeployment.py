@@ -448,6 +448,15 @@ class ModelDeployment(KubernetesObject):
             or ""
         )
 
+    def owner_reference(self) -> dict[str, Any]:
+        """The ownerReference that makes this deployment the controller of an object created for it, so that the
+        garbage collector deletes the object with the deployment."""
+        if not self.metadata.uid:
+            raise ValueError(f"ModelDeployment {self.namespace}/{self.name} has no metadata.uid: an owner reference "
+                             "needs the deployment as the API server returned it")
+        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name, "uid": self.metadata.uid,
+                "controller": True, "blockOwnerDeletion": True}
+
 
 class ModelDeploymentList(K8sModel):
     """A page of ModelDeployments as the API server lists them."""

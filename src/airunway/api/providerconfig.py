@@ -6,7 +6,7 @@ gateway behaviour) and CEL rules that make the core controller pick it; it heart
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -14,6 +14,11 @@ from pydantic import Field
 from airunway.api.common import K8sModel, KubernetesObject, NonNegativeInt32, Time, WithConditions, enum_field, list_map
 from airunway.api.constants import ANNOTATION_INSTALLATION, API_VERSION, INFERENCE_PROVIDER_CONFIG_KIND
 from airunway.api.modeldeployment import EngineType, ServingMode
+
+PROVIDER_STALENESS_SECONDS = 180.0
+"""A provider whose ``status.lastHeartbeat`` is older than this (three missed heartbeats of a minute) has stopped reporting:
+the dashboard shows it so, the core controller does not choose it automatically and finishes the deletion of the
+deployments it holds. A config with no heartbeat at all is not stale (its provider never reported)."""
 
 
 class EndpointPickerConfig(K8sModel):
@@ -185,6 +190,17 @@ class InferenceProviderConfig(KubernetesObject):
     def get_engine_capability(self, engine: str) -> EngineCapability | None:
         return self.capabilities.get_engine_capability(engine) if self.capabilities else None
 
+    def seconds_since_heartbeat(self, now: datetime) -> float | None:
+        """How long ago the provider last reported (``status.lastHeartbeat``); None when it never did."""
+        beat = self.status.last_heartbeat
+        return None if beat is None else (now - beat).total_seconds()
+
+    def stale_for(self, now: datetime, window: float | None) -> float | None:
+        """The heartbeat's age when it is older than ``window`` seconds (the provider stopped reporting), else None.
+        ``window`` None or 0 turns the check off."""
+        age = self.seconds_since_heartbeat(now)
+        return age if window and age is not None and age > window else None
+
     def has_engine(self, engine: str) -> bool:
         return bool(self.capabilities and self.capabilities.has_engine(engine))
 
@@ -202,14 +218,15 @@ class InferenceProviderConfig(KubernetesObject):
         return self.capabilities.engine_names() if self.capabilities else None
 
     def installation(self) -> InstallationInfo | None:
-        """The ``airunway.ai/installation`` annotation, parsed; None when absent.
+        """The ``airunway.ai/installation`` annotation, decoded strictly; None when absent.
 
-        Raises ``ValueError`` (pydantic's ValidationError is one) when the annotation is not valid JSON of that shape.
+        Raises :class:`~airunway.api.provider_annotations.AnnotationError` (a ``ValueError``) naming what is wrong
+        when the annotation is not valid JSON of that shape.
         """
+        from airunway.api.provider_annotations import decode  # the codec builds on the models of this module
+
         raw = self.annotation(ANNOTATION_INSTALLATION)
-        if not raw:
-            return None
-        return InstallationInfo.model_validate(json.loads(raw))
+        return decode({ANNOTATION_INSTALLATION: raw}, strict=True).installation if raw else None
 
 
 class InferenceProviderConfigList(K8sModel):

@@ -14,10 +14,13 @@ from airunway.controller.gateway import Detector, GatewayIntegration, GatewaySet
 from airunway.controller.metrics import default_metrics
 from airunway.controller.migration import migration_runnable
 from airunway.controller.options import ControllerOptions
+from airunway.controller.providerconfigs import CONTROLLER_NAME as CONFIG_CONTROLLER_NAME
+from airunway.controller.providerconfigs import ProviderConfigReconciler
 from airunway.controller.reconciler import CONTROLLER_NAME, ModelDeploymentReconciler
 from airunway.controller.webhook import install_webhooks
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
+from airunway.kube.events import EventRecorder
 from airunway.kube.manager import Manager
 
 log = logging.getLogger("airunway.controller")
@@ -37,14 +40,19 @@ def build_manager(
             patch_gateway_allowed_routes=options.patch_gateway_allowed_routes,
         ),
     )
+    events = EventRecorder(client, "airunway-controller")
     reconciler = ModelDeploymentReconciler(
         client, manager.cache, metrics=default_metrics(), enable_provider_selector=options.enable_provider_selector,
         provider_configs_installed=provider_configs_installed, gateway=gateway,
+        heartbeat_timeout=options.provider_heartbeat_timeout, events=events,
     )
     controller = manager.controller(
         CONTROLLER_NAME, reconciler, for_=MODEL_DEPLOYMENTS, workers=options.max_concurrent_reconciles
     )
     reconciler.setup(controller)
+    if provider_configs_installed:
+        manager.controller(CONFIG_CONTROLLER_NAME, ProviderConfigReconciler(client, manager.cache, events),
+                           for_=INFERENCE_PROVIDER_CONFIGS)
     manager.add_runnable(reconciler.follow_gateway_apis, name="gateway API detection", needs_leader=True)
     if options.enable_webhooks:
         install_webhooks(manager, client, options, provider_configs_installed=provider_configs_installed)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS
 from airunway.controller.gateway.detector import NEGATIVE_RECHECK_SECONDS
 from airunway.kube.manager import ManagerOptions
 
@@ -43,6 +44,7 @@ class ControllerOptions(ManagerOptions):
     epp_image: str = ""
     patch_gateway_allowed_routes: bool = True
     gateway_detection_interval: float = NEGATIVE_RECHECK_SECONDS
+    provider_heartbeat_timeout: float = PROVIDER_STALENESS_SECONDS
 
     @classmethod
     def from_environment(cls, **values: object) -> "ControllerOptions":
@@ -64,6 +66,11 @@ class ControllerOptions(ManagerOptions):
                 "POD_NAMESPACE must be set when webhook certificate rotation is enabled (it names the namespace "
                 "of the certificate Secret and the webhook Service); set it, pass --disable-cert-rotation, or "
                 "set ENABLE_WEBHOOKS=false"
+            )
+        if not self.provider_heartbeat_timeout > 0:
+            raise OptionsError(
+                f"--provider-heartbeat-timeout must be more than 0 seconds, got {self.provider_heartbeat_timeout}; "
+                f"the default is {PROVIDER_STALENESS_SECONDS:.0f} (three missed heartbeats of a minute)"
             )
         if self.max_concurrent_reconciles < 1:
             raise OptionsError(f"--max-concurrent-reconciles must be 1 or more, got {self.max_concurrent_reconciles}")

@@ -11,6 +11,12 @@ the next change of the deployment or of a provider config brings it back. Only A
 
 A deployment the providers report Running is then routed through the Gateway (see :mod:`airunway.controller.gateway`)
 unless its gateway is turned off, in which case what was created for it is removed.
+
+Beyond upstream, providers that stopped reporting (heartbeat older than ``heartbeat_timeout``) are not chosen
+automatically, and a deployment being deleted whose provider holds it with its finalizer says so in status
+(phase ``Terminating``, condition ``Deleting``); once that provider has not reported for longer than
+``heartbeat_timeout``, the core controller removes the finalizer itself, with a Warning Event
+(:mod:`airunway.policy.deletion`).
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from airunway.api.common import now
 from airunway.api.constants import (
     ANNOTATION_RECONCILE_PAUSED,
+    EVENT_PROVIDER_FINALIZER_REMOVED,
     MESSAGE_ENGINE_EXPLICIT,
     MESSAGE_NO_PROVIDER,
     MESSAGE_PROVIDER_EXPLICIT,
@@ -40,7 +49,7 @@ from airunway.api.modeldeployment import (
     ModelDeployment,
     ProviderStatus,
 )
-from airunway.api.providerconfig import InferenceProviderConfig
+from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS, InferenceProviderConfig
 from airunway.api.resources import (
     GATEWAYS,
     INFERENCE_POOLS,
@@ -52,14 +61,17 @@ from airunway.controller.gateway.integration import gateway_explicitly
 from airunway.controller.metrics import DeploymentMetrics
 from airunway.dicts import get_path, merge_patch
 from airunway.kube.client import Client
-from airunway.kube.controller import Controller, Predicate
+from airunway.kube.controller import Controller, Predicate, Result
 from airunway.kube.errors import ApiError, NotFound
+from airunway.kube.events import WARNING, EventRecorder
 from airunway.kube.informer import Cache, CacheNotSynced
 from airunway.kube.resources import Key
+from airunway.policy.deletion import ProviderHold, provider_holds
 from airunway.policy.fielderrors import aggregate_message
 from airunway.policy.renderable import render_errors
 from airunway.policy.selection import (
     EXPLICIT_PROVIDER_REASON,
+    Liveness,
     provider_change_error,
     select_engine,
     select_provider,
@@ -118,15 +130,20 @@ class ModelDeploymentReconciler:
         enable_provider_selector: bool = True,
         provider_configs_installed: bool = True,
         gateway: GatewayIntegration | None = None,
+        heartbeat_timeout: float = PROVIDER_STALENESS_SECONDS,
+        events: EventRecorder | None = None,
     ) -> None:
         """``provider_configs_installed`` False (their CRD is missing): reconcile as if none were registered.
-        ``gateway`` None: no Gateway integration."""
+        ``gateway`` None: no Gateway integration. ``heartbeat_timeout``: seconds after its last heartbeat from which
+        a provider is not chosen automatically and its finalizer is removed from deployments being deleted."""
         self.client = client
         self.cache = cache
         self.metrics = metrics
         self.enable_provider_selector = enable_provider_selector
         self.provider_configs = ProviderConfigs(cache) if provider_configs_installed else None
         self.gateway = gateway
+        self.heartbeat_timeout = heartbeat_timeout
+        self.events = events or EventRecorder(client, "airunway-controller")
         self.controller: Controller | None = None
         self._watching_pools = False
 
@@ -138,7 +155,8 @@ class ModelDeploymentReconciler:
         if self.provider_configs is None:
             return controller
         return controller.watches(
-            INFERENCE_PROVIDER_CONFIGS, self.deployments_affected_by, predicates=[provider_config_changed()]
+            INFERENCE_PROVIDER_CONFIGS, self.deployments_affected_by,
+            predicates=[provider_config_changed(self.heartbeat_timeout)],
         )
 
     async def follow_gateway_apis(self) -> None:
@@ -185,7 +203,7 @@ class ModelDeploymentReconciler:
     async def __call__(self, key: Key) -> None:
         return await self.reconcile(key)
 
-    async def reconcile(self, key: Key) -> None:
+    async def reconcile(self, key: Key) -> Result | None:
         start = time.monotonic()
         obj = self.cache.get(MODEL_DEPLOYMENTS, key, copy=False)
         if obj is None:
@@ -194,10 +212,11 @@ class ModelDeploymentReconciler:
                 await self.gateway.deployment_gone(key.namespace)
             return None
         meta = obj["metadata"]
+        paused = (meta.get("annotations") or {}).get(ANNOTATION_RECONCILE_PAUSED) == "true"
         if meta.get("deletionTimestamp"):
-            await self._remove_routing(key, obj)  # nothing else to write on the way out
-            return None
-        if (meta.get("annotations") or {}).get(ANNOTATION_RECONCILE_PAUSED) == "true":
+            await self._remove_routing(key, obj)
+            return None if paused else await self._deleting(key, obj)
+        if paused:
             return None
 
         try:
@@ -236,6 +255,7 @@ class ModelDeploymentReconciler:
             status.message = f"Validation failed: {message}"
 
         configs = self.provider_configs.all() if self.provider_configs else []
+        liveness = Liveness(now(), self.heartbeat_timeout)
 
         if conflict := spec.validate_image_fields():
             condition(ConditionType.IMAGE_RESOLVED, False, Reason.CONFLICTING_IMAGE_FIELDS, conflict)
@@ -244,7 +264,7 @@ class ModelDeploymentReconciler:
             return None
 
         if self.enable_provider_selector:
-            engine = select_engine(md, configs)
+            engine = select_engine(md, configs, liveness)
             if not engine.ok:
                 condition(ConditionType.ENGINE_SELECTED, False, Reason.SELECTION_FAILED, engine.error)
                 status.message = engine.status_message
@@ -271,7 +291,7 @@ class ModelDeploymentReconciler:
 
         named = (spec.provider.name if spec.provider else None) or ""
         if self.enable_provider_selector and not named and not _selected_provider(md):
-            selection = select_provider(md, configs, resolved_engine)
+            selection = select_provider(md, configs, resolved_engine, liveness)
             if not selection.ok:
                 condition(ConditionType.PROVIDER_SELECTED, False, Reason.SELECTION_FAILED, selection.error)
                 status.message = selection.status_message
@@ -294,6 +314,60 @@ class ModelDeploymentReconciler:
                 condition(ConditionType.PROVIDER_SELECTED, False, Reason.NO_PROVIDER, MESSAGE_NO_PROVIDER)
                 status.message = MESSAGE_NO_PROVIDER
         return None
+
+    # -- deletion ----------------------------------------------------------------------------------------
+
+    async def _deleting(self, key: Key, obj: Mapping[str, Any]) -> Result | None:
+        """A deployment being deleted: say which provider it waits for, and release it from providers that stopped
+        reporting. Requeued for the moment the first waiting provider would pass the timeout."""
+        meta = obj["metadata"]
+        try:
+            deleted_at = datetime.fromisoformat(str(meta["deletionTimestamp"]).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        configs = self.provider_configs.all() if self.provider_configs else []
+        holds = provider_holds(meta.get("finalizers") or [], configs, deleted_at, now(), self.heartbeat_timeout)
+        if not holds:
+            return None
+        released = [hold for hold in holds if hold.release]
+        waiting = [hold for hold in holds if not hold.release]
+        try:
+            md: ModelDeployment | None = ModelDeployment.model_validate(obj)
+        except ValidationError:
+            md = None  # one the typed model cannot read is still released; its status is left as it is
+        if md is not None:
+            base = md.status.to_dict()
+            status = md.status
+            status.phase = DeploymentPhase.TERMINATING.value
+            if released:
+                message = "; ".join(hold.released_message() for hold in released)
+                reason = Reason.PROVIDER_FINALIZER_REMOVED
+            else:
+                message = "; ".join(hold.waiting_message() for hold in waiting)
+                reason = Reason.WAITING_FOR_PROVIDER
+            status.message = _sentence(message)
+            status.set_condition(ConditionType.DELETING, "True", reason, status.message,
+                                 observed_generation=md.metadata.generation)
+            await self._patch_status(key, base, status.to_dict())
+        if released:
+            await self._release(key, obj, released)
+        return Result(requeue_after=min(hold.retry_after for hold in waiting)) if waiting else None
+
+    async def _release(self, key: Key, obj: Mapping[str, Any], released: list[ProviderHold]) -> None:
+        """Remove the finalizers of ``released`` (only if the list is still as read: a JSON patch with a test), then
+        record a Warning Event for each."""
+        current = list(obj["metadata"].get("finalizers") or [])
+        dropped = {hold.finalizer for hold in released}
+        ops = [{"op": "test", "path": "/metadata/finalizers", "value": current},
+               {"op": "replace", "path": "/metadata/finalizers", "value": [f for f in current if f not in dropped]}]
+        try:
+            await self.client.patch_json(MODEL_DEPLOYMENTS, key.name, ops, key.namespace)
+        except NotFound:
+            return
+        for hold in released:
+            log.warning("removed the finalizer of a provider that stopped reporting",
+                        extra={"key": str(key), "provider": hold.provider, "silentFor": round(hold.silent_for)})
+            await self.events.record(obj, WARNING, EVENT_PROVIDER_FINALIZER_REMOVED, _sentence(hold.released_message()))
 
     # -- Gateway routing ---------------------------------------------------------------------------------
 
@@ -358,12 +432,23 @@ class ModelDeploymentReconciler:
         await self._patch_status(key, before, wanted)
 
 
-def provider_config_changed() -> Predicate:
-    """Provider config events that matter: create, delete, and updates that flip readiness or change the spec."""
+def provider_config_changed(heartbeat_timeout: float = PROVIDER_STALENESS_SECONDS) -> Predicate:
+    """Provider config events that matter: create, delete, and updates that flip readiness, change the spec, or
+    bring back a provider whose heartbeat had gone stale (it is chosen again)."""
+
+    def stale(obj: Mapping[str, Any]) -> bool:
+        beat = get_path(obj, "status", "lastHeartbeat")
+        if not isinstance(beat, str):
+            return False
+        try:
+            at = datetime.fromisoformat(beat.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        return (now() - at).total_seconds() > heartbeat_timeout
 
     def update(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         readiness_flipped = bool(get_path(old, "status", "ready")) != bool(get_path(new, "status", "ready"))
-        return readiness_flipped or old.get("spec") != new.get("spec")
+        return readiness_flipped or old.get("spec") != new.get("spec") or (stale(old) and not stale(new))
 
     return Predicate(update=update)
 
@@ -377,6 +462,10 @@ def gateway_changed() -> Predicate:
                 or get_path(old, "status", "addresses") != get_path(new, "status", "addresses"))
 
     return Predicate(update=update)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _selected_provider(md: ModelDeployment) -> str:

@@ -8,6 +8,13 @@
 The validator reads the InferenceProviderConfig a deployment names from the manager's cache and, when the cache
 does not have it (yet), from the API server, as upstream does with its uncached reader.
 
+Both webhooks are called with ``failurePolicy: Fail``, so while the controller is down the API server refuses what
+they are called for. :data:`MATCH_CONDITIONS` (ours; upstream calls them for every CREATE and UPDATE) keeps them out
+of updates of a deployment being deleted and of updates that leave ``spec`` unchanged (finalizers, labels,
+annotations): a deletion then completes, and its finalizers can be removed by hand, with the controller down.
+Every change of ``spec`` is still defaulted and validated. The chart's ``templates/webhooks.yaml`` carries the same
+conditions (a unit test compares them).
+
 :func:`install_webhooks` adds the server, the bootstrap certificate and the certificate rotator to a manager.
 """
 
@@ -57,6 +64,18 @@ MUTATE_PATH = "/mutate-airunway-ai-v1alpha1-modeldeployment"
 VALIDATE_PATH = "/validate-airunway-ai-v1alpha1-modeldeployment"
 MUTATING_WEBHOOK_NAME = "mmodeldeployment-v1alpha1.kb.io"
 VALIDATING_WEBHOOK_NAME = "vmodeldeployment-v1alpha1.kb.io"
+MATCH_CONDITIONS: tuple[dict[str, str], ...] = (
+    {
+        "name": "not-being-deleted",
+        "expression": "request.operation != 'UPDATE' || !has(oldObject.metadata.deletionTimestamp)",
+    },
+    {
+        "name": "spec-changed",
+        "expression": "request.operation != 'UPDATE' || !has(object.spec) || !has(oldObject.spec) "
+        "|| object.spec != oldObject.spec",
+    },
+)
+"""``matchConditions`` of both webhooks: the API server calls them only when every expression is true."""
 CERT_SECRET_NAME = "airunway-webhook-server-cert"
 CA_NAME = "airunway-ca"
 CA_ORGANIZATION = "airunway"

@@ -65,6 +65,16 @@ def compile_error(condition: str) -> str | None:
     return _compile(condition).error
 
 
+def one_line(error: str) -> str:
+    """cel-cpp's error on one line, for conditions and Events: the position and the message, without the status
+    code and the caret drawing (``1:20: Syntax error: mismatched input '<EOF>' expecting ...``)."""
+    lines = [line for line in error.splitlines() if not line.lstrip().startswith("|")]
+    text = " ".join(line.strip() for line in lines).replace(" [INVALID_ARGUMENT]", "")
+    for prefix in ("INVALID_ARGUMENT: ", "ERROR: ", "<input>:"):
+        text = text.removeprefix(prefix)
+    return text.strip()
+
+
 def compile_condition(condition: str) -> Any:
     """The compiled program for ``condition`` (cached). Raises :class:`CelCompileError`."""
     compiled = _compile(condition)
@@ -144,5 +154,6 @@ __all__ = [
     "compile_condition",
     "compile_error",
     "evaluate_condition",
+    "one_line",
     "to_cel_value",
 ]

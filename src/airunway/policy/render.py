@@ -29,8 +29,10 @@ from airunway.policy.defaulting import default
 from airunway.policy.fielderrors import FieldError
 from airunway.policy.selection import (
     EngineSelection,
+    Liveness,
     Outcome,
     ProviderSelection,
+    broken_rules,
     select_engine,
     select_provider,
 )
@@ -64,30 +66,38 @@ class RenderResult:
     engine: EngineSelection | None = None
     provider: ProviderSelection | None = None
     failure: str | None = None
+    config_problems: list[str] = field(default_factory=list)
+    """What is wrong with the provider configs themselves (selection rules that do not compile)."""
 
     @property
     def ok(self) -> bool:
         return not self.schema_errors and not self.errors and self.failure is None
 
 
-def render(obj: Mapping[str, Any], configs: Sequence[InferenceProviderConfig]) -> RenderResult:
+def render(
+    obj: Mapping[str, Any], configs: Sequence[InferenceProviderConfig], liveness: Liveness | None = None
+) -> RenderResult:
     """Default, validate and select engine and provider for the ModelDeployment ``obj`` as a new object.
 
-    A ``status`` in ``obj`` is ignored: the object is rendered as if it were being created.
+    A ``status`` in ``obj`` is ignored: the object is rendered as if it were being created. ``liveness``: when
+    selection runs and how old a provider's heartbeat may be (default: now, the default staleness window).
     """
+    problems_of_configs = config_problems(configs)
     data = {key: value for key, value in obj.items() if key != "status"}
     parsed, problems = parse_model_deployment(data)
     if parsed is None:
-        return RenderResult(deployment=dict(data), schema_errors=problems)
+        return RenderResult(deployment=dict(data), schema_errors=problems, config_problems=problems_of_configs)
     deployment = default(parsed.to_dict())
     deployment.pop("status", None)
     errors, warnings = validate_create(deployment, configs)
-    result = RenderResult(deployment=_ordered(deployment), errors=errors, warnings=warnings)
+    result = RenderResult(deployment=_ordered(deployment), errors=errors, warnings=warnings,
+                          config_problems=problems_of_configs)
     if errors:
         return result
 
+    liveness = liveness or Liveness()
     md = ModelDeployment.model_validate(deployment)
-    result.engine = select_engine(md, configs)
+    result.engine = select_engine(md, configs, liveness)
     if not result.engine.ok:
         result.failure = result.engine.status_message
         return result
@@ -96,7 +106,7 @@ def render(obj: Mapping[str, Any], configs: Sequence[InferenceProviderConfig]) -
     if problem is not None:
         result.failure = f"Validation failed: {problem}"
         return result
-    result.provider = select_provider(md, configs, engine)
+    result.provider = select_provider(md, configs, engine, liveness)
     if not result.provider.ok:
         result.failure = result.provider.status_message
         return result
@@ -107,6 +117,12 @@ def render(obj: Mapping[str, Any], configs: Sequence[InferenceProviderConfig]) -
     deployment["status"] = status
     result.deployment = _ordered(deployment)
     return result
+
+
+def config_problems(configs: Sequence[InferenceProviderConfig]) -> list[str]:
+    """One line per selection rule that does not compile, naming its InferenceProviderConfig."""
+    return [f"InferenceProviderConfig {config.name}: {rule.describe()}"
+            for config in configs for rule in broken_rules(config)]
 
 
 def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
@@ -237,6 +253,7 @@ _OUTCOME_LABELS = {
     Outcome.SELECTED: "[green]selected[/green]",
     Outcome.NOT_REQUESTED: "not requested",
     Outcome.NOT_READY: "[red]not ready[/red]",
+    Outcome.NOT_REPORTING: "[red]not reporting[/red]",
     Outcome.NO_CAPABILITIES: "[red]no capabilities[/red]",
     Outcome.ENGINE_UNSUPPORTED: "[yellow]engine unsupported[/yellow]",
     Outcome.GPU_UNSUPPORTED: "[yellow]no GPU support[/yellow]",
@@ -286,6 +303,7 @@ __all__ = [
     "RenderInputError",
     "RenderResult",
     "VALIDATING_WEBHOOK_NAME",
+    "config_problems",
     "default_provider_configs",
     "denial_lines",
     "load_provider_configs",

@@ -79,9 +79,14 @@ def name_errors(md: ModelDeployment, provider: str = "") -> list[FieldError]:
     return []
 
 
-def _flag_key(token: str) -> str:
+def flag_key(token: str) -> str:
     """``--tensor-parallel-size=4`` → ``tensor-parallel-size``."""
     return token.strip().lstrip("-").split("=", 1)[0]
+
+
+def is_engine_arg_key(key: str) -> bool:
+    """Whether ``key`` of ``spec.engine.args`` can become the flag ``--key``."""
+    return _ARG_KEY.fullmatch(key) is not None
 
 
 def engine_arg_errors(md: ModelDeployment, provider: str) -> list[FieldError]:
@@ -93,14 +98,14 @@ def engine_arg_errors(md: ModelDeployment, provider: str) -> list[FieldError]:
     errors: list[FieldError] = []
     for key in args:
         path = f"{field_path('spec', 'engine', 'args')}[{key}]"
-        if provider == VLLM and _flag_key(key) in VLLM_RESERVED_ARGS:
+        if provider == VLLM and flag_key(key) in VLLM_RESERVED_ARGS:
             errors.append(forbidden(path, _reserved(f"engine arg {go_quote(key)}")))
-        elif not _ARG_KEY.fullmatch(key):
+        elif not is_engine_arg_key(key):
             errors.append(invalid(path, key, "an engine arg key must contain only letters, digits, '-' and '_' and "
                                              "not start with '-' (it becomes the flag --<key>)"))
     if provider == VLLM:
         for index, token in enumerate(extra_args):
-            if token.strip().startswith("-") and _flag_key(token) in VLLM_RESERVED_ARGS:
+            if token.strip().startswith("-") and flag_key(token) in VLLM_RESERVED_ARGS:
                 errors.append(forbidden(field_path("spec", "engine", "extraArgs", index),
                                         _reserved(f"engine extraArg {go_quote(token)}")))
     return errors
@@ -117,4 +122,4 @@ def render_errors(md: ModelDeployment, provider: str) -> list[FieldError]:
 
 
 __all__ = ["FLAG_PROVIDERS", "KUBERAY_MAX_NAME", "MAX_LABEL_VALUE", "VLLM_RESERVED_ARGS", "engine_arg_errors",
-           "name_errors", "render_errors"]
+           "flag_key", "is_engine_arg_key", "name_errors", "render_errors"]

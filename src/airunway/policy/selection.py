@@ -7,14 +7,22 @@ name that sorts first). Both are pure: they read the ModelDeployment and the Inf
 result object; writing ``status`` and conditions is the caller's business.
 
 Besides the decision, :class:`ProviderSelection` explains every provider's fate (:class:`ProviderVerdict`): not
-ready, no capabilities, engine / GPU / CPU / serving mode unsupported, which rules matched, lower priority, or a tie
-lost on the name. ``airunway render`` and the dashboard show that explanation.
+ready, not reporting, no capabilities, engine / GPU / CPU / serving mode unsupported, which rules matched (and which
+do not compile), lower priority, or a tie lost on the name. ``airunway render`` and the dashboard show that
+explanation.
+
+Beyond upstream: a provider whose heartbeat (``status.lastHeartbeat``) is older than the staleness window
+(``staleness``, default :data:`~airunway.api.providerconfig.PROVIDER_STALENESS_SECONDS`) is treated as not ready
+for automatic choices, since a provider killed without a chance to say so stays ``ready: true``; naming it in the
+spec still works. A selection rule that does not compile is reported (:func:`broken_rules`) and ignored, so the
+provider matches only through the rules that compile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import StrEnum
 
 from airunway.api.modeldeployment import (
@@ -25,8 +33,8 @@ from airunway.api.modeldeployment import (
     ProviderStatus,
     ServingMode,
 )
-from airunway.api.providerconfig import InferenceProviderConfig
-from airunway.policy.cel import cel_spec_input, evaluate_condition
+from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS, InferenceProviderConfig
+from airunway.policy.cel import cel_spec_input, compile_error, evaluate_condition, one_line
 
 ENGINE_PREFERENCE: tuple[str, ...] = (
     EngineType.VLLM.value,
@@ -66,6 +74,53 @@ def _go_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+@dataclass(frozen=True)
+class Liveness:
+    """When selection runs (``now``) and how old a heartbeat may be (``staleness`` seconds; None: not checked)."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    staleness: float | None = PROVIDER_STALENESS_SECONDS
+
+    def stale_for(self, config: InferenceProviderConfig) -> float | None:
+        """The age of ``config``'s heartbeat when it is past the window, else None."""
+        return config.stale_for(self.now, self.staleness)
+
+    def usable(self, config: InferenceProviderConfig) -> bool:
+        """Ready and still reporting: a provider automatic selection may choose."""
+        return config.ready and self.stale_for(config) is None
+
+
+def not_reporting_message(name: str, age: float, staleness: float | None,
+                          consequence: str = "it is not chosen automatically; name it in spec.provider.name to use it "
+                          "anyway") -> str:
+    """Why a provider whose heartbeat is ``age`` seconds old is left out (by default: of the automatic choice)."""
+    return (f"provider {name} has not reported for {age:.0f} s (its heartbeat is older than the "
+            f"{staleness or 0:.0f} s staleness window), so {consequence}")
+
+
+@dataclass(frozen=True)
+class BrokenRule:
+    """A selection rule that does not compile as CEL: ``index`` in ``spec.selectionRules``, the condition and why
+    (the CEL error on one line)."""
+
+    index: int
+    condition: str
+    error: str
+
+    def describe(self) -> str:
+        return f"selection rule {self.index} `{self.condition}` does not compile and is ignored: {self.error}"
+
+
+def broken_rules(config: InferenceProviderConfig) -> tuple[BrokenRule, ...]:
+    """The selection rules of ``config`` that do not compile (compilation is cached by condition text)."""
+    out = []
+    for index, rule in enumerate(config.spec.selection_rules or []):
+        error = compile_error(rule.condition)
+        if error is not None:
+            out.append(BrokenRule(index, rule.condition, one_line(error)))
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------------------------- engine
 
 
@@ -98,9 +153,12 @@ class EngineSelection:
         return f"Engine selection failed: {self.error}" if self.error else None
 
 
-def select_engine(md: ModelDeployment, configs: Sequence[InferenceProviderConfig]) -> EngineSelection:
+def select_engine(
+    md: ModelDeployment, configs: Sequence[InferenceProviderConfig], liveness: Liveness | None = None
+) -> EngineSelection:
     """Choose the engine: the spec's, else the one already in status, else the most preferred engine that some
-    ready provider runs with this deployment's GPU/CPU needs and serving mode."""
+    ready provider still reporting (``liveness``, default: now and the default window) runs with this deployment's
+    GPU/CPU needs and serving mode."""
     spec = md.spec
     has_gpu = needs_gpu(spec)
     mode = spec.resolved_serving_mode()
@@ -112,10 +170,11 @@ def select_engine(md: ModelDeployment, configs: Sequence[InferenceProviderConfig
     if not configs:
         return EngineSelection(None, None, None, NO_PROVIDERS_REGISTERED, has_gpu, mode)
 
+    liveness = liveness or Liveness()
     available: dict[str, str] = {}
     advertised: dict[str, list[str]] = {}
     for config in configs:
-        if not config.ready or config.capabilities is None:
+        if not liveness.usable(config) or config.capabilities is None:
             continue
         advertised[config.name] = config.capabilities.engine_names()
         for capability in config.capabilities.engines or []:
@@ -130,6 +189,12 @@ def select_engine(md: ModelDeployment, configs: Sequence[InferenceProviderConfig
         f"no engines available from registered providers (hasGPU={_go_bool(has_gpu)}, servingMode={mode}, "
         f"advertised=map[{listing}])"
     )
+    for config in configs:  # upstream's error, with the providers left out for not reporting named after it
+        age = liveness.stale_for(config) if config.ready else None
+        if age is not None:
+            error += "; " + not_reporting_message(
+                config.name, age, liveness.staleness,
+                "its engines are not offered; name spec.engine.type and spec.provider.name to use it anyway")
     return EngineSelection(None, None, None, error, has_gpu, mode, available)
 
 
@@ -143,6 +208,8 @@ class Outcome(StrEnum):
     NOT_REQUESTED = "not-requested"
     """Another provider is named in the spec or was chosen earlier."""
     NOT_READY = "not-ready"
+    NOT_REPORTING = "not-reporting"
+    """Ready, but its heartbeat is older than the staleness window."""
     NO_CAPABILITIES = "no-capabilities"
     ENGINE_UNSUPPORTED = "engine-unsupported"
     GPU_UNSUPPORTED = "gpu-unsupported"
@@ -160,6 +227,7 @@ class RuleEvaluation:
     priority: int
     value: bool | None
     error: str | None = None
+    compiles: bool = True
 
     @property
     def matched(self) -> bool:
@@ -176,6 +244,8 @@ class ProviderVerdict:
     priority: int | None = None
     """The candidate's priority (highest matching rule, at least 0); None when it was not a candidate."""
     rules: tuple[RuleEvaluation, ...] = ()
+    broken_rules: tuple[BrokenRule, ...] = ()
+    """The provider's selection rules that do not compile (ignored)."""
 
 
 @dataclass(frozen=True)
@@ -212,14 +282,17 @@ class ProviderSelection:
 
 
 def select_provider(
-    md: ModelDeployment, configs: Sequence[InferenceProviderConfig], engine: str | None = None
+    md: ModelDeployment,
+    configs: Sequence[InferenceProviderConfig],
+    engine: str | None = None,
+    liveness: Liveness | None = None,
 ) -> ProviderSelection:
     """Choose the provider for ``md`` running ``engine`` (default: the spec's engine, else the one in status).
 
     The provider named in ``spec.provider.name`` wins, then one already recorded in ``status.provider.name``;
-    otherwise every ready provider that runs the engine with the deployment's GPU/CPU needs and serving mode is a
-    candidate at the highest priority of its matching CEL rules (0 when none match) and the highest priority wins,
-    ties going to the name that sorts first.
+    otherwise every ready provider still reporting (``liveness``) that runs the engine with the deployment's GPU/CPU
+    needs and serving mode is a candidate at the highest priority of its matching CEL rules (0 when none match) and
+    the highest priority wins, ties going to the name that sorts first.
     """
     spec = md.spec
     engine = engine if engine is not None else md.resolved_engine_type()
@@ -246,33 +319,41 @@ def select_provider(
 
     if not configs:
         return ProviderSelection(None, None, None, NO_PROVIDERS_REGISTERED, **common)
-    verdicts = evaluate_providers(spec, configs, engine)
+    liveness = liveness or Liveness()
+    verdicts = evaluate_providers(spec, configs, engine, liveness)
     winner = next((verdict for verdict in verdicts if verdict.outcome == Outcome.SELECTED), None)
-    if not any(config.ready for config in configs):
-        return ProviderSelection(None, None, None, NO_HEALTHY_PROVIDERS, verdicts=verdicts, **common)
+    # Upstream's errors, with the providers left out for not reporting named after them.
+    silent = "".join(f"; {v.explanation}" for v in verdicts if v.outcome == Outcome.NOT_REPORTING)
+    if not any(liveness.usable(config) for config in configs):
+        return ProviderSelection(None, None, None, NO_HEALTHY_PROVIDERS + silent, verdicts=verdicts, **common)
     if winner is None:
-        return ProviderSelection(None, None, None, NO_COMPATIBLE_PROVIDER, verdicts=verdicts, **common)
+        return ProviderSelection(None, None, None, NO_COMPATIBLE_PROVIDER + silent, verdicts=verdicts, **common)
     reason = f"matched capabilities: engine={engine}, gpu={_go_bool(has_gpu)}, mode={mode}"
     return ProviderSelection(winner.name, reason, SelectionSource.AUTO, None, verdicts=verdicts, **common)
 
 
 def evaluate_providers(
-    spec: ModelDeploymentSpec, configs: Sequence[InferenceProviderConfig], engine: str
+    spec: ModelDeploymentSpec,
+    configs: Sequence[InferenceProviderConfig],
+    engine: str,
+    liveness: Liveness | None = None,
 ) -> tuple[ProviderVerdict, ...]:
     """The auto-selection algorithm over ``configs`` (in their order), one verdict each; at most one is SELECTED."""
     has_gpu = needs_gpu(spec)
     mode = spec.resolved_serving_mode()
+    liveness = liveness or Liveness()
     cel_input = None
     evaluated: list[ProviderVerdict | tuple[int, tuple[RuleEvaluation, ...]]] = []
     for config in configs:
-        rejection = _incompatibility(config, engine, has_gpu, mode)
+        rejection = _incompatibility(config, engine, has_gpu, mode, liveness)
         if rejection is not None:
             evaluated.append(ProviderVerdict(config.name, *rejection))
             continue
         if cel_input is None:
             cel_input = cel_spec_input(spec, engine)
         rules = tuple(
-            RuleEvaluation(rule.condition, rule.priority, result.value, result.error)
+            RuleEvaluation(rule.condition, rule.priority, result.value, result.error,
+                           compiles=compile_error(rule.condition) is None)
             for rule in config.spec.selection_rules or []
             for result in (evaluate_condition(rule.condition, cel_input),)
         )
@@ -296,15 +377,21 @@ def evaluate_providers(
             outcome, text = Outcome.LOWER_PRIORITY, f"{why}; lower than {winner} (priority {top_priority})"
         else:
             outcome, text = Outcome.LOST_TIE, f"{why}; tied with {winner}, which sorts first by name"
-        out.append(ProviderVerdict(configs[i].name, outcome, text, priority, rules))
+        broken = broken_rules(configs[i])
+        if broken:
+            text += "; " + "; ".join(rule.describe() for rule in broken)
+        out.append(ProviderVerdict(configs[i].name, outcome, text, priority, rules, broken))
     return tuple(out)
 
 
 def _incompatibility(
-    config: InferenceProviderConfig, engine: str, has_gpu: bool, mode: str
+    config: InferenceProviderConfig, engine: str, has_gpu: bool, mode: str, liveness: Liveness
 ) -> tuple[Outcome, str] | None:
     if not config.ready:
         return Outcome.NOT_READY, "not ready (status.ready is not true)"
+    age = liveness.stale_for(config)
+    if age is not None:
+        return Outcome.NOT_REPORTING, not_reporting_message(config.name, age, liveness.staleness)
     if config.capabilities is None:
         return Outcome.NO_CAPABILITIES, "declares no capabilities"
     capability = config.get_engine_capability(engine) if engine else None
@@ -325,7 +412,7 @@ def _incompatibility(
 def _priority_explanation(priority: int, rules: tuple[RuleEvaluation, ...]) -> str:
     if not rules:
         return "no selection rules, priority 0"
-    failed = sum(1 for rule in rules if rule.error is not None)
+    failed = sum(1 for rule in rules if rule.error is not None and rule.compiles)
     skipped = f" ({failed} of {len(rules)} rules could not be evaluated and were skipped)" if failed else ""
     top = next((rule for rule in rules if rule.matched and rule.priority == priority), None)
     if top is None:
@@ -360,10 +447,12 @@ def provider_change_error(md: ModelDeployment) -> str | None:
 
 
 __all__ = [
+    "BrokenRule",
     "ENGINE_PREFERENCE",
     "EXPLICIT_ENGINE_REASON",
     "EXPLICIT_PROVIDER_REASON",
     "EngineSelection",
+    "Liveness",
     "NO_COMPATIBLE_PROVIDER",
     "NO_HEALTHY_PROVIDERS",
     "NO_PROVIDERS_REGISTERED",
@@ -372,8 +461,10 @@ __all__ = [
     "ProviderVerdict",
     "RuleEvaluation",
     "SelectionSource",
+    "broken_rules",
     "evaluate_providers",
     "needs_gpu",
+    "not_reporting_message",
     "provider_change_error",
     "select_engine",
     "select_provider",

@@ -1,39 +1,23 @@
-"""The discovery annotations a provider puts on its InferenceProviderConfig for the dashboard."""
+"""The discovery annotations a provider puts on its InferenceProviderConfig for the dashboard, written with the
+codec the dashboard reads them with (:mod:`airunway.api.provider_annotations`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from airunway.api.constants import (
-    ANNOTATION_CAPABILITIES,
-    ANNOTATION_DEFAULT_NAMESPACE,
-    ANNOTATION_DESCRIPTION,
-    ANNOTATION_DISPLAY_NAME,
-    ANNOTATION_DOCUMENTATION,
-    ANNOTATION_DOCUMENTATION_URL,
-    ANNOTATION_HEALTH,
-    ANNOTATION_INSTALLATION,
-)
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+from airunway.api.provider_annotations import HealthHints, ProviderAnnotations, encode
+from airunway.api.providerconfig import InstallationInfo
 
 
 def provider_annotations(
     *, display_name: str, default_namespace: str, documentation_url: str, spec: dict[str, Any],
-    health: dict[str, Any], installation: dict[str, Any],
+    health: HealthHints, installation: dict[str, Any],
 ) -> dict[str, str]:
-    """Display name, description (from the installation info), default namespace, documentation links, and the
-    capabilities, health hints and installation info as compact JSON."""
-    return {
-        ANNOTATION_DISPLAY_NAME: display_name,
-        ANNOTATION_DESCRIPTION: installation["description"],
-        ANNOTATION_DEFAULT_NAMESPACE: default_namespace,
-        ANNOTATION_DOCUMENTATION_URL: documentation_url,
-        ANNOTATION_DOCUMENTATION: documentation_url,
-        ANNOTATION_CAPABILITIES: _compact(spec["capabilities"]),
-        ANNOTATION_HEALTH: _compact(health),
-        ANNOTATION_INSTALLATION: _compact(installation),
-    }
+    """Display name, description (from the installation info), default namespace, the documentation link under both
+    its keys, and the capabilities, health hints and installation info as compact JSON."""
+    info = InstallationInfo.model_validate(installation)
+    return encode(ProviderAnnotations(
+        display_name=display_name, description=info.description, default_namespace=default_namespace,
+        documentation_url=documentation_url, documentation=documentation_url, capabilities=spec["capabilities"],
+        health=health, installation=info,
+    ))

@@ -16,10 +16,10 @@ from airunway.api.constants import (
     MANAGED_BY_VALUE,
 )
 from airunway.api.modeldeployment import ModelDeployment, StorageVolume
-from airunway.api.resources import owner_reference
 from airunway.kube.client import Client
 from airunway.kube.errors import AlreadyExists, NotFound
 from airunway.kube.resources import PERSISTENTVOLUMECLAIMS, Resource
+from airunway.providers.objects import owned_by
 
 JOBS = Resource("batch", "v1", "jobs", kind="Job")
 DEFAULT_DOWNLOAD_IMAGE = "ghcr.io/kaito-project/airunway/model-downloader:latest"
@@ -38,11 +38,7 @@ def labels(md: ModelDeployment) -> dict[str, str]:
     return {LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_MODEL_DEPLOYMENT: md.name}
 
 
-def _owned(obj: Mapping[str, Any], uid: str) -> bool:
-    return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
-
-
-def claim(md: ModelDeployment, raw: Mapping[str, Any], vol: StorageVolume) -> dict[str, Any]:
+def claim(md: ModelDeployment, vol: StorageVolume) -> dict[str, Any]:
     if not vol.size:
         raise StorageError("volume size must be set for controller-created PVCs")
     spec: dict[str, Any] = {"accessModes": [vol.access_mode or "ReadWriteMany"],
@@ -51,11 +47,11 @@ def claim(md: ModelDeployment, raw: Mapping[str, Any], vol: StorageVolume) -> di
         spec["storageClassName"] = vol.storage_class_name
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": vol.resolved_claim_name(md.name), "namespace": md.namespace, "labels": labels(md),
-                         "ownerReferences": [owner_reference(raw)]},
+                         "ownerReferences": [md.owner_reference()]},
             "spec": spec}
 
 
-async def ensure_claims(client: Client, md: ModelDeployment, raw: Mapping[str, Any]) -> bool:
+async def ensure_claims(client: Client, md: ModelDeployment) -> bool:
     """Create the managed claims and check the referenced ones; True once every claim can be used."""
     ready = True
     uid = md.metadata.uid or ""
@@ -74,11 +70,11 @@ async def ensure_claims(client: Client, md: ModelDeployment, raw: Mapping[str, A
             continue
         if existing is None:
             try:
-                await client.create(PERSISTENTVOLUMECLAIMS, claim(md, raw, vol), md.namespace)
+                await client.create(PERSISTENTVOLUMECLAIMS, claim(md, vol), md.namespace)
             except AlreadyExists:
                 pass
             ready = False
-        elif not _owned(existing, uid):
+        elif not owned_by(existing, uid):
             if (existing["metadata"].get("labels") or {}).get(LABEL_MANAGED_BY) != MANAGED_BY_VALUE:
                 raise StorageError(
                     f"PVC {name} exists but was not created by airunway (missing {LABEL_MANAGED_BY} label); refusing "
@@ -101,7 +97,7 @@ def needs_download(md: ModelDeployment) -> bool:
     return md.spec.model.source == "huggingface" and cache is not None and not cache.read_only
 
 
-def download_job(md: ModelDeployment, raw: Mapping[str, Any], image: str) -> dict[str, Any]:
+def download_job(md: ModelDeployment, image: str) -> dict[str, Any]:
     cache = model_cache(md)
     assert cache is not None
     path = cache.mount_path or "/model-cache"
@@ -119,7 +115,7 @@ def download_job(md: ModelDeployment, raw: Mapping[str, Any], image: str) -> dic
         "apiVersion": JOBS.api_version, "kind": JOBS.kind,
         "metadata": {"name": f"{md.name}-model-download", "namespace": md.namespace,
                      "labels": {**labels(md), LABEL_JOB_TYPE: JOB_TYPE_MODEL_DOWNLOAD},
-                     "ownerReferences": [owner_reference(raw)]},
+                     "ownerReferences": [md.owner_reference()]},
         "spec": {"backoffLimit": BACKOFF_LIMIT, "completions": 1, "parallelism": 1, "template": {"spec": {
             "restartPolicy": "Never", "containers": [container],
             "volumes": [{"name": "model-cache",
@@ -145,11 +141,11 @@ def download_outcome(job: Mapping[str, Any]) -> bool:
     return False
 
 
-async def ensure_download(client: Client, md: ModelDeployment, raw: Mapping[str, Any], image: str) -> bool:
+async def ensure_download(client: Client, md: ModelDeployment, image: str) -> bool:
     """Start (or follow) the model download Job; True once the model is in the cache."""
     if model_cache(md) is None:
         return True
-    wanted = download_job(md, raw, image)
+    wanted = download_job(md, image)
     name = wanted["metadata"]["name"]
     existing = await client.get_or_none(JOBS, name, md.namespace)
     if existing is None:
@@ -158,7 +154,7 @@ async def ensure_download(client: Client, md: ModelDeployment, raw: Mapping[str,
         except AlreadyExists:
             pass
         return False
-    if not _owned(existing, md.metadata.uid or ""):
+    if not owned_by(existing, md.metadata.uid or ""):
         await client.delete(JOBS, name, md.namespace, propagation_policy="Background", ignore_not_found=True)
         return False
     return download_outcome(existing)
@@ -169,7 +165,7 @@ async def delete_managed(client: Client, md: ModelDeployment) -> None:
     for resource, policy in ((JOBS, "Background"), (PERSISTENTVOLUMECLAIMS, None)):
         found = (await client.list_all(resource, md.namespace, label_selector=labels(md))).items
         for obj in found:
-            if _owned(obj, md.metadata.uid or ""):
+            if owned_by(obj, md.metadata.uid or ""):
                 try:
                     await client.delete(resource, obj["metadata"]["name"], md.namespace, propagation_policy=policy)
                 except NotFound:

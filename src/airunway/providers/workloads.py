@@ -20,18 +20,11 @@ from airunway.api.modeldeployment import (
     ModelDeployment,
     ReplicaStatus,
 )
-from airunway.api.resources import owner_reference
 from airunway.kube.controller import Controller, Predicate
 from airunway.kube.informer import CacheNotSynced, Informer
 from airunway.kube.resources import DEPLOYMENTS, PODS, SERVICES, Key, Resource
-from airunway.providers.framework import (
-    ObservedStatus,
-    ProviderReconciler,
-    TransformError,
-    apply_overrides,
-    owned_by,
-    standard_labels,
-)
+from airunway.providers.objects import TransformError, apply_overrides, owned_by, standard_labels
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 
 SERVING_PORT = 8000
 KV_CONSUMER = '{"kv_connector":"PyNcclConnector","kv_role":"kv_consumer"}'
@@ -99,7 +92,7 @@ def resource_requirements(gpus: int, memory: str | None, cpu: str | None) -> dic
 
 
 def deployment(
-    md: ModelDeployment, raw: Mapping[str, Any], name: str, replicas: int, container: dict[str, Any],
+    md: ModelDeployment, name: str, replicas: int, container: dict[str, Any],
     volumes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     template = md.spec.pod_template.metadata if md.spec.pod_template and md.spec.pod_template.metadata else None
@@ -115,7 +108,7 @@ def deployment(
         pod_spec["tolerations"] = [t.to_dict() for t in md.spec.tolerations]
     meta: dict[str, Any] = {
         "name": name, "namespace": md.namespace, "labels": workload_labels(md),
-        "ownerReferences": [owner_reference(raw)],
+        "ownerReferences": [md.owner_reference()],
     }
     if annotations:
         meta["annotations"] = annotations
@@ -135,7 +128,7 @@ ComponentContainer = Callable[[str, Any, str], tuple[dict[str, Any], list[dict[s
 """(role, spec.scaling.<role>, KV transfer config) → the component's container and pod volumes."""
 
 
-def disaggregated(md: ModelDeployment, raw: Mapping[str, Any], overrides: Any,
+def disaggregated(md: ModelDeployment, overrides: Any,
                   component_container: ComponentContainer) -> list[dict[str, Any]]:
     """Decode and prefill Deployments (overrides merged into each), then their Services; decode is the primary."""
     scaling = md.spec.scaling
@@ -148,17 +141,17 @@ def disaggregated(md: ModelDeployment, raw: Mapping[str, Any], overrides: Any,
             raise TransformError(f"spec.scaling.{role} is required for disaggregated serving mode")
         name = f"{md.name}-{role}"
         main, volumes = component_container(role, component, kv)
-        deployments.append(apply_overrides(deployment(md, raw, name, component.replicas, main, volumes), overrides))
-        services.append(service(md, raw, name))
+        deployments.append(apply_overrides(deployment(md, name, component.replicas, main, volumes), overrides))
+        services.append(service(md, name))
     return deployments + services
 
 
-def service(md: ModelDeployment, raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+def service(md: ModelDeployment, name: str) -> dict[str, Any]:
     return {
         "apiVersion": SERVICES.api_version,
         "kind": SERVICES.kind,
         "metadata": {"name": name, "namespace": md.namespace, "labels": workload_labels(md),
-                     "ownerReferences": [owner_reference(raw)]},
+                     "ownerReferences": [md.owner_reference()]},
         "spec": {
             "type": "ClusterIP",
             "selector": selector(md, name),

@@ -17,14 +17,17 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import yaml
 
-from airunway.sandbox import build, pki as pki_mod
+from airunway.sandbox import build
+from airunway.sandbox import pki as pki_mod
 
 # Start order; stopped in reverse.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -34,6 +37,9 @@ GPU_MEMORY_MIB = "81920"
 GPU_INSTANCE_TYPE = "Standard_NC96ads_A100_v4"
 CPU_INSTANCE_TYPE = "Standard_D16s_v5"
 REGION = "sandbox"
+
+
+HEALTH_TIMEOUT = 2.0  # seconds a component has to answer its health endpoint
 
 
 class SandboxError(RuntimeError):
@@ -61,6 +67,26 @@ class State:
     nodes: dict[str, int] = field(default_factory=dict)
     bin_dir: str = ""
     started_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class ComponentHealth:
+    """One component as ``airunway sandbox status`` shows it."""
+
+    pid: int | None
+    answering: bool | None
+    """Whether its health endpoint answered ok; None when not asked (stopped, or no endpoint known)."""
+    detail: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.pid is None:
+            return "stopped"
+        return "not answering" if self.answering is False else "running"
+
+    @property
+    def healthy(self) -> bool:
+        return self.pid is not None and self.answering is not False
 
 
 def _free_port() -> int:
@@ -236,6 +262,55 @@ class Sandbox:
     def is_running(self) -> bool:
         return all(self.status().values())
 
+    def health_endpoints(self, state: State | None = None) -> dict[str, str]:
+        """Each component's health URL (components started without one, by an older version, are left out)."""
+        ports = (state or self.load_state()).ports
+        urls = {"etcd": f"http://127.0.0.1:{ports['etcd']}/health" if "etcd" in ports else "",
+                "kube-apiserver": f"https://127.0.0.1:{ports['apiserver']}/livez" if "apiserver" in ports else "",
+                "kwok": f"http://127.0.0.1:{ports['kwok']}/healthz" if "kwok" in ports else ""}
+        for component in ("kube-controller-manager", "kube-scheduler"):
+            if component in ports:
+                urls[component] = f"https://127.0.0.1:{ports[component]}/healthz"
+        return {component: url for component, url in urls.items() if url}
+
+    def _ask(self, component: str, url: str, timeout: float) -> tuple[bool, str]:
+        """Whether ``url`` answers ok within ``timeout`` seconds, and what it said."""
+        context = None
+        if url.startswith("https:"):
+            context = ssl.create_default_context(cafile=str(self.pki.ca))
+            if component == "kube-apiserver":
+                context.load_cert_chain(str(self.pki.cert("admin")), str(self.pki.key("admin")))
+        try:
+            with urllib.request.urlopen(url, context=context, timeout=timeout) as answer:
+                body = answer.read(200).decode(errors="replace").strip()
+        except urllib.error.HTTPError as exc:
+            return False, f"{url}: HTTP {exc.code}"
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
+                return False, f"{url}: no answer within {timeout:g} s"
+            return False, f"{url}: {reason}"
+        ok = '"health":"true"' in body.replace(" ", "") if component == "etcd" else body == "ok"
+        return ok, f"{url}: {'ok' if ok else body}"
+
+    def health(self, timeout: float = HEALTH_TIMEOUT) -> dict[str, ComponentHealth]:
+        """Each component's process and whether its health endpoint answers (asked in parallel)."""
+        state = self.load_state()
+        pids = {component: self._running_pid(state, component) for component in COMPONENTS}
+        endpoints = self.health_endpoints(state)
+        asked = [c for c in COMPONENTS if pids[c] and c in endpoints]
+        with ThreadPoolExecutor(max_workers=len(COMPONENTS)) as pool:
+            answers = dict(zip(asked, pool.map(lambda c: self._ask(c, endpoints[c], timeout), asked)))
+        out = {}
+        for component in COMPONENTS:
+            if component in answers:
+                out[component] = ComponentHealth(pids[component], *answers[component])
+            elif pids[component]:
+                out[component] = ComponentHealth(pids[component], None, "no health endpoint (started without one)")
+            else:
+                out[component] = ComponentHealth(None, None)
+        return out
+
     @property
     def bin_dir(self) -> Path:
         return Path(self.load_state().bin_dir)
@@ -289,7 +364,8 @@ class Sandbox:
         self.dir.mkdir(parents=True)
         self.logs.mkdir()
         state = State(
-            ports={"etcd": _free_port(), "etcd-peer": _free_port(), "apiserver": _free_port(), "kwok": _free_port()},
+            ports={"etcd": _free_port(), "etcd-peer": _free_port(), "apiserver": _free_port(), "kwok": _free_port(),
+                   "kube-controller-manager": _free_port(), "kube-scheduler": _free_port()},
             nodes=asdict(layout),
             bin_dir=str(bin_dir),
             started_at=time.time(),
@@ -397,7 +473,9 @@ class Sandbox:
         cm_kc = d / "controller-manager.kubeconfig"
         self._spawn(state, "kube-controller-manager", [
             f"--kubeconfig={cm_kc}", f"--authentication-kubeconfig={cm_kc}", f"--authorization-kubeconfig={cm_kc}",
-            "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
+            "--bind-address=127.0.0.1", f"--secure-port={ports['kube-controller-manager']}",
+            f"--tls-cert-file={p.cert('components')}", f"--tls-private-key-file={p.key('components')}",
+            "--leader-elect=false",
             "--use-service-account-credentials=true",
             f"--service-account-private-key-file={p.sa_private}", f"--root-ca-file={p.ca}",
             f"--cluster-signing-cert-file={p.ca}", f"--cluster-signing-key-file={p.key('ca')}",
@@ -406,7 +484,9 @@ class Sandbox:
         sch_kc = d / "scheduler.kubeconfig"
         self._spawn(state, "kube-scheduler", [
             f"--kubeconfig={sch_kc}", f"--authentication-kubeconfig={sch_kc}", f"--authorization-kubeconfig={sch_kc}",
-            "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
+            "--bind-address=127.0.0.1", f"--secure-port={ports['kube-scheduler']}",
+            f"--tls-cert-file={p.cert('components')}", f"--tls-private-key-file={p.key('components')}",
+            "--leader-elect=false",
         ])
         # kwok also answers for the nodes' kubelets on its server port (node address 127.0.0.1), so `kubectl logs`
         # and the dashboard's logs read a simulated container's log (see container_logs_config).

@@ -1,6 +1,7 @@
 """Certificates and keys for the local control plane, made with ``cryptography``.
 
-One self-signed CA signs the API server's serving certificate and a client
+One self-signed CA signs the API server's serving certificate, one serving
+certificate for kube-controller-manager and kube-scheduler, and a client
 certificate for each component; a separate RSA key pair signs service-account
 tokens. Everything is written as PEM files into the sandbox's state folder.
 """
@@ -125,6 +126,8 @@ def create_pki(root: Path, days: int = 365) -> PKI:
         _write_key(pki.key(stem), key)
 
     issue("apiserver", "kube-apiserver", (), server=True)
+    # kube-controller-manager and kube-scheduler serve their health endpoints on loopback with this one.
+    issue("components", "airunway-sandbox-components", (), server=True)
     for stem, (cn, orgs) in CLIENTS.items():
         issue(stem, cn, orgs, server=False)
 

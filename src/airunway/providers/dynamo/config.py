@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airunway.api.builtin_providers import BUILT_IN_PROVIDERS, DYNAMO_NAMESPACE
+from airunway.api.provider_annotations import HealthHints
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
 from airunway.kube.resources import Resource
-from airunway.providers.framework import ProviderConfig
 from airunway.providers.metadata import provider_annotations
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "dynamo"
 DISPLAY_NAME = "Dynamo"
@@ -21,7 +23,7 @@ DYNAMO_VERSION = "1.1.1"
 UPSTREAM_CRD_VERSION = "nvidia.com/v1alpha1"
 DGD_KIND = "DynamoGraphDeployment"
 DYNAMO_GRAPH_DEPLOYMENTS = Resource("nvidia.com", "v1alpha1", "dynamographdeployments", True, DGD_KIND)
-NAMESPACE = "dynamo-system"
+NAMESPACE = DYNAMO_NAMESPACE
 HELM_REPO_URL = "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"
 CHART_URL = f"{HELM_REPO_URL}/charts/dynamo-platform-{DYNAMO_VERSION}.tgz"
 DOCUMENTATION_URL = "https://github.com/kaito-project/airunway/tree/main/docs/providers/dynamo.md"
@@ -65,17 +67,9 @@ def installation() -> dict[str, Any]:
     }
 
 
-def health() -> dict[str, Any]:
-    operator = "app.kubernetes.io/name=dynamo-operator"
-    return {
-        "crds": [{"name": "dynamographdeployments.nvidia.com", "displayName": "DynamoGraphDeployment CRD"}],
-        "operatorPods": [
-            {"namespace": NAMESPACE, "selectors": [
-                f"control-plane=controller-manager,{operator},app.kubernetes.io/instance=dynamo-platform",
-                operator, "control-plane=controller-manager"]},
-            {"selectors": [operator]},
-        ],
-    }
+def health() -> HealthHints:
+    """The DynamoGraphDeployment CRD and the Dynamo operator pods."""
+    return BUILT_IN_PROVIDERS[PROVIDER_NAME].upstream_health
 
 
 def annotations() -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airunway.api.constants import ConditionType, Reason
-from airunway.api.modeldeployment import DeploymentPhase, ModelDeployment
+from airunway.api.modeldeployment import ModelDeployment
 from airunway.kube.client import Client
 from airunway.kube.controller import Result
 from airunway.kube.informer import Cache
@@ -19,7 +19,7 @@ from airunway.providers import storage
 from airunway.providers.dynamo import transform as rendering
 from airunway.providers.dynamo.config import DISPLAY_NAME, DYNAMO_GRAPH_DEPLOYMENTS, PROVIDER_NAME
 from airunway.providers.dynamo.status import dgd_status
-from airunway.providers.framework import ObservedStatus, ProviderReconciler
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 
 
 def compatibility_problem(md: ModelDeployment) -> str | None:
@@ -52,37 +52,27 @@ class DynamoReconciler(ProviderReconciler):
         super().__init__(client, cache)
         self.download_image = download_image or storage.DEFAULT_DOWNLOAD_IMAGE
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         if not storage.volumes(md):
             return None
-        status = md.status
         try:
-            ready = await storage.ensure_claims(self.client, md, raw)
+            ready = await storage.ensure_claims(self.client, md)
         except storage.StorageError as exc:
-            message = f"Failed to ensure PVCs: {exc}"
-            self.condition(md, ConditionType.STORAGE_READY, False, Reason.PVC_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
-            return Result()
+            return self.fail(md, f"Failed to ensure PVCs: {exc}", ConditionType.STORAGE_READY, reason=Reason.PVC_FAILED)
         if not ready:
-            message = "Waiting for PVCs to be bound"
-            self.condition(md, ConditionType.STORAGE_READY, False, Reason.PVCS_PENDING, message)
-            status.phase, status.message = DeploymentPhase.PENDING.value, message
-            return Result(requeue_after=10)
+            return self.wait(md, "Waiting for PVCs to be bound", ConditionType.STORAGE_READY,
+                             reason=Reason.PVCS_PENDING, after=10)
         self.condition(md, ConditionType.STORAGE_READY, True, Reason.PVCS_BOUND, "All managed PVCs are bound")
         if not storage.needs_download(md):
             return None
         try:
-            done = await storage.ensure_download(self.client, md, raw, self.download_image)
+            done = await storage.ensure_download(self.client, md, self.download_image)
         except storage.StorageError as exc:
-            message = f"Model download failed: {exc}"
-            self.condition(md, ConditionType.MODEL_DOWNLOADED, False, Reason.DOWNLOAD_FAILED, message)
-            status.phase, status.message = DeploymentPhase.FAILED.value, message
-            return Result()
+            return self.fail(md, f"Model download failed: {exc}", ConditionType.MODEL_DOWNLOADED,
+                             reason=Reason.DOWNLOAD_FAILED)
         if not done:
-            message = "Model download in progress"
-            self.condition(md, ConditionType.MODEL_DOWNLOADED, False, Reason.DOWNLOAD_IN_PROGRESS, message)
-            status.phase, status.message = DeploymentPhase.PENDING.value, message
-            return Result(requeue_after=15)
+            return self.wait(md, "Model download in progress", ConditionType.MODEL_DOWNLOADED,
+                             reason=Reason.DOWNLOAD_IN_PROGRESS, after=15)
         self.condition(md, ConditionType.MODEL_DOWNLOADED, True, Reason.DOWNLOAD_COMPLETE, "Model download completed")
         return None
 
@@ -95,8 +85,8 @@ class DynamoReconciler(ProviderReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return rendering.transform(md, raw)
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return rendering.transform(md)
 
     def status_of(self, md: ModelDeployment, primary: dict[str, Any]) -> ObservedStatus:
         return dgd_status(primary)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import DeploymentPhase, EndpointStatus, ReplicaStatus
-from airunway.providers.framework import ObservedStatus
+from airunway.providers.reconciler import ObservedStatus
 
 PHASES = {
     "successful": DeploymentPhase.RUNNING,

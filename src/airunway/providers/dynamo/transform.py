@@ -13,9 +13,8 @@ from typing import Any
 
 from airunway.api.constants import ANNOTATION_DYNAMO_TEST_BACKEND, DYNAMO_TEST_BACKEND_MOCKER
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.api.resources import owner_reference
 from airunway.providers.dynamo.config import DGD_KIND, DYNAMO_VERSION, UPSTREAM_CRD_VERSION
-from airunway.providers.framework import TransformError, apply_overrides, validate_engine_arg_key
+from airunway.providers.objects import TransformError, apply_overrides, validate_engine_arg_key
 
 REGISTRY_PATH = "nvcr.io/nvidia/ai-dynamo"
 RUNTIME_IMAGES = {
@@ -225,7 +224,7 @@ def _epp(md: ModelDeployment, disaggregated: bool) -> dict[str, Any]:
     }
 
 
-def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+def transform(md: ModelDeployment) -> list[dict[str, Any]]:
     engine = md.resolved_engine_type()
     disaggregated = md.spec.resolved_serving_mode() == "disaggregated"
     pvcs, mounts, model_cache = _storage(md)
@@ -262,7 +261,7 @@ def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any
             "labels": {"airunway.ai/managed-by": "airunway", "airunway.ai/model-deployment": md.name,
                        "airunway.ai/model-id": sanitize_label(md.spec.model.id or ""),
                        "airunway.ai/engine-type": engine},
-            "ownerReferences": [owner_reference(raw)],
+            "ownerReferences": [md.owner_reference()],
         },
         "spec": spec,
     }

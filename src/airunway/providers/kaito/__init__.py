@@ -1,27 +1,16 @@
 """KAITO provider: a ModelDeployment served by a KAITO ``Workspace`` (kaito.sh/v1beta1): a vLLM preset, or
 llama.cpp on GPUs or CPUs.
 
-``airunway provider kaito`` runs it: :func:`config` is the InferenceProviderConfig it registers, :func:`build` its
-reconciler.
+``airunway provider kaito`` runs it: :data:`PROVIDER` describes it (:func:`config`, the InferenceProviderConfig it
+registers, and its reconciler).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from airunway.kube.client import Client
-from airunway.kube.informer import Cache
-from airunway.providers.framework import ProviderConfig
-from airunway.providers.kaito import config as _config
+from airunway.providers.descriptor import ProviderDescriptor
+from airunway.providers.kaito.config import DISPLAY_NAME, PROVIDER_NAME, config
 from airunway.providers.kaito.reconciler import KaitoReconciler
 
+PROVIDER = ProviderDescriptor.without_flags(PROVIDER_NAME, DISPLAY_NAME, config, KaitoReconciler)
 
-def config() -> ProviderConfig:
-    return _config.config()
-
-
-def build(client: Client, cache: Cache, options: Any) -> KaitoReconciler:
-    return KaitoReconciler(client, cache)
-
-
-__all__ = ["KaitoReconciler", "build", "config"]
+__all__ = ["PROVIDER", "KaitoReconciler", "config"]

@@ -10,17 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from airunway.api.builtin_providers import BUILT_IN_PROVIDERS, KAITO_NAMESPACE
+from airunway.api.provider_annotations import HealthHints
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.resources import DEPLOYMENTS, Resource
-from airunway.providers.framework import ProviderConfig
 from airunway.providers.metadata import provider_annotations
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "kaito"
 DISPLAY_NAME = "KAITO"
 UPSTREAM_CRD_VERSION = "kaito.sh/v1beta1"
 WORKSPACES = Resource("kaito.sh", "v1beta1", "workspaces", True, "Workspace")
-NAMESPACE = "kaito-workspace"
+NAMESPACE = KAITO_NAMESPACE
 CHART_VERSION = "0.10.0"
 HELM_REPO_URL = "https://kaito-project.github.io/kaito/charts/kaito"
 DOCUMENTATION_URL = "https://github.com/kaito-project/airunway/tree/main/docs/providers/kaito.md"
@@ -67,16 +69,9 @@ def installation() -> dict[str, Any]:
     }
 
 
-def health() -> dict[str, Any]:
-    return {
-        "crds": [{"name": "workspaces.kaito.sh", "displayName": "KAITO workspace CRD"}],
-        "operatorPods": [
-            {"namespace": NAMESPACE, "selectors": [
-                "app.kubernetes.io/name=workspace,app.kubernetes.io/instance=kaito-workspace",
-                "app.kubernetes.io/name=workspace"]},
-            {"selectors": ["app.kubernetes.io/name=workspace", "app=ai-toolchain-operator"]},
-        ],
-    }
+def health() -> HealthHints:
+    """The KAITO workspace CRD and controller pods (in its namespace, or the AKS add-on's anywhere)."""
+    return BUILT_IN_PROVIDERS[PROVIDER_NAME].upstream_health
 
 
 def annotations() -> dict[str, str]:

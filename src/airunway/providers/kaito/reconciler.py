@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 from airunway.api.constants import ConditionType
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.kube.controller import Controller, Result
-from airunway.providers.framework import RESYNC_PERIOD, ObservedStatus, ProviderReconciler
 from airunway.providers.kaito import transform as rendering
 from airunway.providers.kaito.config import DISPLAY_NAME, PROVIDER_NAME, WORKSPACES, probe_upstream
 from airunway.providers.kaito.status import workspace_status
+from airunway.providers.reconciler import RESYNC_PERIOD, ObservedStatus, ProviderReconciler
 
 
 def compatibility_problem(md: ModelDeployment) -> str | None:
@@ -44,7 +44,7 @@ class KaitoReconciler(ProviderReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         probe = await probe_upstream(self.client)
         if probe.healthy:
             if not self._watching and self._controller is not None:
@@ -54,8 +54,8 @@ class KaitoReconciler(ProviderReconciler):
         self.condition(md, ConditionType.READY, False, probe.reason, probe.message)
         return Result(requeue_after=RESYNC_PERIOD)
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return rendering.transform(md, raw)
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return rendering.transform(md)
 
     def status_of(self, md: ModelDeployment, primary: dict[str, Any]) -> ObservedStatus:
         return workspace_status(primary)

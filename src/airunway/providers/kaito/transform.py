@@ -9,9 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.api.resources import owner_reference
-from airunway.providers.framework import TransformError, render_env
 from airunway.providers.kaito.config import WORKSPACES
+from airunway.providers.objects import TransformError, render_env
 
 LLAMACPP_PORT = 5000
 TRUTHY = {"1", "t", "true", "y", "yes", "on", "enabled"}
@@ -58,7 +57,7 @@ def llamacpp_template(md: ModelDeployment) -> dict[str, Any]:
     return {"metadata": {"labels": {"airunway.ai/model-deployment": md.name}}, "spec": {"containers": [container]}}
 
 
-def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+def transform(md: ModelDeployment) -> list[dict[str, Any]]:
     engine = md.resolved_engine_type()
     if engine == "vllm":
         inference: dict[str, Any] = {"preset": {"name": md.spec.model.id or ""}}
@@ -82,7 +81,7 @@ def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any
               "airunway.ai/model-source": md.spec.model.source or "huggingface", "airunway.ai/engine-type": engine,
               "airunway.ai/model-deployment": md.name, **((template.labels or {}) if template else {})}
     meta: dict[str, Any] = {"name": md.name, "namespace": md.namespace, "labels": labels,
-                            "ownerReferences": [owner_reference(raw)]}
+                            "ownerReferences": [md.owner_reference()]}
     if template and template.annotations:
         meta["annotations"] = dict(template.annotations)
     workspace = {"apiVersion": WORKSPACES.api_version, "kind": WORKSPACES.kind, "metadata": meta,

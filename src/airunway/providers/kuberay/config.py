@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airunway.api.builtin_providers import BUILT_IN_PROVIDERS, KUBERAY_NAMESPACE
+from airunway.api.provider_annotations import HealthHints
 from airunway.kube.client import Client
 from airunway.kube.errors import NotFound
 from airunway.kube.resources import Resource
-from airunway.providers.framework import ProviderConfig
 from airunway.providers.metadata import provider_annotations
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "kuberay"
 DISPLAY_NAME = "KubeRay"
@@ -27,7 +29,7 @@ RAY_SERVICES = Resource(RAY_API_GROUP, RAY_API_VERSION, RAY_SERVICE_PLURAL, True
 
 DOCUMENTATION_URL = "https://github.com/kaito-project/airunway/tree/main/docs/providers/kuberay.md"
 
-OPERATOR_NAMESPACE = "ray-system"
+OPERATOR_NAMESPACE = KUBERAY_NAMESPACE
 OPERATOR_CHART_VERSION = "1.3.0"
 HELM_REPO_URL = "https://ray-project.github.io/kuberay-helm/"
 
@@ -77,17 +79,9 @@ def installation() -> dict[str, Any]:
     }
 
 
-def health() -> dict[str, Any]:
+def health() -> HealthHints:
     """Where the dashboard looks to judge KubeRay's health: its CRD and its operator pods."""
-    operator = "app.kubernetes.io/name=kuberay-operator"
-    return {
-        "crds": [{"name": f"{RAY_SERVICE_PLURAL}.{RAY_API_GROUP}", "displayName": "KubeRay RayService CRD"}],
-        "operatorPods": [
-            {"namespace": OPERATOR_NAMESPACE,
-             "selectors": [f"{operator},app.kubernetes.io/instance=kuberay-operator", operator]},
-            {"selectors": [operator]},
-        ],
-    }
+    return BUILT_IN_PROVIDERS[PROVIDER_NAME].upstream_health
 
 
 def annotations() -> dict[str, str]:

@@ -22,7 +22,6 @@ from airunway.kube.client import Client
 from airunway.kube.controller import Controller, Predicate, Result
 from airunway.kube.informer import Cache, CacheNotSynced
 from airunway.kube.resources import Key
-from airunway.providers.framework import ObservedStatus, ProviderReconciler
 from airunway.providers.kuberay.config import (
     DISPLAY_NAME,
     PROVIDER_NAME,
@@ -31,6 +30,7 @@ from airunway.providers.kuberay.config import (
 )
 from airunway.providers.kuberay.status import translate
 from airunway.providers.kuberay.transform import rayservice
+from airunway.providers.reconciler import ObservedStatus, ProviderReconciler
 
 
 def compatibility_problem(md: ModelDeployment) -> str | None:
@@ -102,12 +102,12 @@ class KubeRayReconciler(ProviderReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         await self.watch_rayservices()
         return None
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return [rayservice(md, raw)]
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return [rayservice(md)]
 
     def status_of(self, md: ModelDeployment, primary: dict[str, Any]) -> ObservedStatus:
         return translate(primary)

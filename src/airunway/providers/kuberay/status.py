@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from airunway.api.modeldeployment import DeploymentPhase, EndpointStatus, ReplicaStatus
-from airunway.providers.framework import ObservedStatus
 from airunway.providers.kuberay.transform import SERVE_PORT, serve_service_name
+from airunway.providers.reconciler import ObservedStatus
 
 READY_CONDITION_TYPES = ("RayServiceReady", "Ready")
 """Upstream AI Runway's spelling first, then the one the KubeRay operator writes."""

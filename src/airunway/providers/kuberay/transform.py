@@ -17,8 +17,8 @@ import yaml
 
 from airunway.api.constants import LABEL_ENGINE_TYPE, LABEL_MODEL_SOURCE
 from airunway.api.modeldeployment import ComponentScaling, GPUSpec, ModelDeployment, ServingMode
-from airunway.providers.framework import owner_reference, render_env, standard_labels
 from airunway.providers.kuberay.config import RAY_SERVICE_KIND, UPSTREAM_CRD_VERSION
+from airunway.providers.objects import render_env, standard_labels
 
 DEFAULT_IMAGE = "rayproject/ray-llm:2.55.0-py311-cu128"
 DEFAULT_HEAD_CPU = "4"
@@ -163,13 +163,13 @@ def labels(md: ModelDeployment) -> dict[str, str]:
     return result
 
 
-def rayservice(md: ModelDeployment, raw: dict[str, Any]) -> dict[str, Any]:
-    """The RayService for ``md`` (``raw`` is the deployment as read, for the owner reference)."""
+def rayservice(md: ModelDeployment) -> dict[str, Any]:
+    """The RayService for ``md``."""
     metadata: dict[str, Any] = {
         "name": md.name,
         "namespace": md.namespace,
         "labels": labels(md),
-        "ownerReferences": [owner_reference(raw)],
+        "ownerReferences": [md.owner_reference()],
     }
     pod_meta = md.spec.pod_template.metadata if md.spec.pod_template else None
     if pod_meta and pod_meta.annotations:

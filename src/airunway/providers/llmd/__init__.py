@@ -1,27 +1,16 @@
 """llm-d provider: vLLM in plain Deployments and Services (decode and prefill workers in disaggregated mode), with
 the llm-d inference scheduler as the gateway's endpoint picker.
 
-``airunway provider llmd`` runs it: :func:`config` is the InferenceProviderConfig it registers, :func:`build` its
-reconciler.
+``airunway provider llmd`` runs it: :data:`PROVIDER` describes it (:func:`config`, the InferenceProviderConfig it
+registers, and its reconciler).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from airunway.kube.client import Client
-from airunway.kube.informer import Cache
-from airunway.providers.framework import ProviderConfig
-from airunway.providers.llmd import config as _config
+from airunway.providers.descriptor import ProviderDescriptor
+from airunway.providers.llmd.config import DISPLAY_NAME, PROVIDER_NAME, config
 from airunway.providers.llmd.reconciler import LLMDReconciler
 
+PROVIDER = ProviderDescriptor.without_flags(PROVIDER_NAME, DISPLAY_NAME, config, LLMDReconciler)
 
-def config() -> ProviderConfig:
-    return _config.config()
-
-
-def build(client: Client, cache: Cache, options: Any) -> LLMDReconciler:
-    return LLMDReconciler(client, cache)
-
-
-__all__ = ["LLMDReconciler", "build", "config"]
+__all__ = ["PROVIDER", "LLMDReconciler", "config"]

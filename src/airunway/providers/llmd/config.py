@@ -7,21 +7,12 @@ it is ready while the process runs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from airunway.api.constants import (
-    ANNOTATION_CAPABILITIES,
-    ANNOTATION_DEFAULT_NAMESPACE,
-    ANNOTATION_DESCRIPTION,
-    ANNOTATION_DISPLAY_NAME,
-    ANNOTATION_DOCUMENTATION,
-    ANNOTATION_DOCUMENTATION_URL,
-    ANNOTATION_HEALTH,
-    ANNOTATION_INSTALLATION,
-)
+from airunway.api.provider_annotations import HealthHints, StatusRule
 from airunway.providers import workloads
-from airunway.providers.framework import ProviderConfig
+from airunway.providers.metadata import provider_annotations
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "llmd"
 DISPLAY_NAME = "llm-d"
@@ -70,18 +61,10 @@ def installation() -> dict[str, Any]:
 
 
 def annotations() -> dict[str, str]:
-    compact = {"separators": (",", ":")}
-    info = installation()
-    return {
-        ANNOTATION_DISPLAY_NAME: DISPLAY_NAME,
-        ANNOTATION_DESCRIPTION: info["description"],
-        ANNOTATION_DEFAULT_NAMESPACE: "default",
-        ANNOTATION_DOCUMENTATION_URL: DOCUMENTATION_URL,
-        ANNOTATION_DOCUMENTATION: DOCUMENTATION_URL,
-        ANNOTATION_CAPABILITIES: json.dumps(spec()["capabilities"], **compact),
-        ANNOTATION_HEALTH: json.dumps({"status": {"readyPath": "ready"}}, **compact),
-        ANNOTATION_INSTALLATION: json.dumps(info, **compact),
-    }
+    """The discovery metadata; llm-d is healthy while its config says ready (no upstream operator)."""
+    return provider_annotations(display_name=DISPLAY_NAME, default_namespace="default",
+                                documentation_url=DOCUMENTATION_URL, spec=spec(),
+                                health=HealthHints(status=StatusRule(ready_path="ready")), installation=installation())
 
 
 def config() -> ProviderConfig:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from airunway.api.modeldeployment import ModelDeployment
-from airunway.providers.framework import Owned
 from airunway.providers.llmd import transform as rendering
 from airunway.providers.llmd.config import DISPLAY_NAME, PROVIDER_NAME
+from airunway.providers.reconciler import Owned
 from airunway.providers.workloads import WorkloadReconciler
 
 
@@ -43,8 +43,8 @@ class LLMDReconciler(WorkloadReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return rendering.transform(md, raw)
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return rendering.transform(md)
 
     def primary_name(self, md: ModelDeployment) -> str:
         return f"{md.name}-decode" if disaggregated(md) else md.name

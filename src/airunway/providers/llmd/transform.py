@@ -10,8 +10,8 @@ from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.providers import workloads
-from airunway.providers.framework import TransformError, apply_overrides, render_env, sorted_engine_args
 from airunway.providers.llmd.config import DEFAULT_IMAGE
+from airunway.providers.objects import TransformError, apply_overrides, render_env, sorted_engine_args
 
 
 def build_args(md: ModelDeployment, gpus: int, kv_config: str | None = None) -> list[str]:
@@ -59,7 +59,7 @@ def check_overrides(overrides: Any) -> Any:
     return overrides
 
 
-def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+def transform(md: ModelDeployment) -> list[dict[str, Any]]:
     """The Deployment(s) then the Service(s); the first Deployment is the primary object."""
     engine = md.resolved_engine_type()
     if engine != "vllm":
@@ -69,13 +69,13 @@ def transform(md: ModelDeployment, raw: Mapping[str, Any]) -> list[dict[str, Any
         overrides = apply_overrides({}, overrides)  # parsed (and checked) once
     check_overrides(overrides)
     if md.spec.resolved_serving_mode() == "disaggregated":
-        return workloads.disaggregated(md, raw, overrides, _component(md))
+        return workloads.disaggregated(md, overrides, _component(md))
     res = md.spec.resources
     gpus = res.gpu.count if res and res.gpu else 0
     replicas = md.spec.scaling.replicas if md.spec.scaling and md.spec.scaling.replicas > 0 else 1
     main = container(md, gpus, res.memory if res else None, res.cpu if res else None)
-    dep = apply_overrides(workloads.deployment(md, raw, md.name, replicas, main), overrides)
-    return [dep, workloads.service(md, raw, md.name)]
+    dep = apply_overrides(workloads.deployment(md, md.name, replicas, main), overrides)
+    return [dep, workloads.service(md, md.name)]
 
 
 def _component(md: ModelDeployment):

@@ -6,12 +6,12 @@ vLLM on GPUs, aggregated only, and no selection rules: it runs only deployments 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from airunway.api.constants import ANNOTATION_DOCUMENTATION, ANNOTATION_INSTALLATION
+from airunway.api.provider_annotations import ProviderAnnotations, encode
+from airunway.api.providerconfig import InstallationInfo
 from airunway.providers import workloads
-from airunway.providers.framework import ProviderConfig
+from airunway.providers.registration import ProviderConfig
 
 PROVIDER_NAME = "vllm"
 DISPLAY_NAME = "vLLM"
@@ -37,10 +37,8 @@ def installation() -> dict[str, Any]:
 
 def annotations() -> dict[str, str]:
     """Direct vLLM publishes only its installation steps and documentation link."""
-    return {
-        ANNOTATION_INSTALLATION: json.dumps(installation(), separators=(",", ":")),
-        ANNOTATION_DOCUMENTATION: DOCUMENTATION_URL,
-    }
+    return encode(ProviderAnnotations(installation=InstallationInfo.model_validate(installation()),
+                                      documentation=DOCUMENTATION_URL))
 
 
 def config() -> ProviderConfig:

@@ -15,7 +15,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 import aiohttp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from airunway.api.modeldeployment import DeploymentPhase, ModelDeployment
+from airunway.api.modeldeployment import ModelDeployment
 from airunway.kube.client import Client
 from airunway.kube.controller import Result
 from airunway.kube.informer import Cache
@@ -37,11 +37,11 @@ class VLLMReconciler(WorkloadReconciler):
     def check_compatibility(self, md: ModelDeployment) -> str | None:
         return compatibility_problem(md)
 
-    async def prepare(self, md: ModelDeployment, raw: dict[str, Any]) -> Result | None:
+    async def prepare(self, md: ModelDeployment) -> Result | None:
         if error := await resolve_image_status(md, self.resolver):
-            md.status.phase, md.status.message = DeploymentPhase.FAILED.value, error
+            self.fail(md, error)
             raise RuntimeError(error)  # retried with backoff; no pod is created with an unresolved default
         return None
 
-    def transform(self, md: ModelDeployment, raw: dict[str, Any]) -> list[dict[str, Any]]:
-        return rendering.transform(md, raw)
+    def transform(self, md: ModelDeployment) -> list[dict[str, Any]]:
+        return rendering.transform(md)

@@ -2,8 +2,19 @@
 adds its module here and its router(s) to ``ROUTERS``."""
 
 from airunway.server.routes import (
-    aiconfigurator, aikit, autoscaler, costs, deployments, gateway, health, installation, models, oauth, secrets,
-    settings, vllm_recipes,
+    aiconfigurator,
+    aikit,
+    autoscaler,
+    costs,
+    deployments,
+    gateway,
+    health,
+    installation,
+    models,
+    oauth,
+    secrets,
+    settings,
+    vllm_recipes,
 )
 
 ROUTERS = [

@@ -7,7 +7,6 @@ the one running now.
 from __future__ import annotations
 
 import re
-
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query

@@ -369,19 +369,24 @@ class DeploymentService:
         provider would or would not be (the same defaulting, validation and CEL rules as the controller)."""
         from airunway.api.providerconfig import InferenceProviderConfig
         from airunway.policy.render import render
+        from airunway.policy.selection import Liveness
+        from airunway.server.services.installation import staleness_seconds
 
         req.check()
         configs = [InferenceProviderConfig.model_validate(c)
                    for c in (await self.client.list_all(INFERENCE_PROVIDER_CONFIGS)).items]
-        result = render(conversions.to_manifest(resolve_images(req), namespace), configs)
+        result = render(conversions.to_manifest(resolve_images(req), namespace), configs,
+                        Liveness(staleness=staleness_seconds()))
         out: dict[str, Any] = {"errors": list(result.errors), "warnings": list(result.warnings),
-                               "failure": result.failure}
+                               "failure": result.failure, "configProblems": result.config_problems}
         if result.engine is not None and result.engine.engine:
             out["engine"] = {"type": result.engine.engine, "reason": result.engine.reason}
         if result.provider is not None:
             if result.provider.provider:
                 out["provider"] = {"name": result.provider.provider, "reason": result.provider.reason}
-            out["verdicts"] = [{"name": v.name, "outcome": v.outcome.value, "explanation": v.explanation}
+            out["verdicts"] = [{"name": v.name, "outcome": v.outcome.value, "explanation": v.explanation,
+                                "brokenRules": [{"index": r.index, "condition": r.condition, "error": r.error}
+                                                for r in v.broken_rules]}
                                for v in result.provider.verdicts]
         return out
 

@@ -1,8 +1,9 @@
 """Whether each provider's runtime is installed and healthy, and installing or removing it with Helm.
 
 A provider's status comes from three places: its InferenceProviderConfig's ``status`` (ready, the conditions its
-shim writes, its heartbeat), the CRDs and operator pods its ``airunway.ai/health`` annotation names (built-in probes
-for KAITO, Dynamo and KubeRay when it names none), and, for providers that need no CRD, readiness alone.
+shim writes, its heartbeat), the CRDs and operator pods its ``airunway.ai/health`` annotation names (for a KAITO,
+Dynamo or KubeRay config that names none, the health hints those providers publish, from
+:mod:`airunway.api.builtin_providers`), and, for providers that need no CRD, readiness alone.
 
 Installs run the charts of the config's ``airunway.ai/installation`` annotation through :mod:`.helm`. One operation
 per provider runs at a time; its steps so far are kept as the provider's progress until the next one starts.
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airunway.api.builtin_providers import BUILT_IN_PROVIDERS
+from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
@@ -32,31 +35,8 @@ from airunway.server.services.helm import Install, Runner, Step, install_command
 log = logging.getLogger("airunway.server.installation")
 
 STALENESS_ENV = "PROVIDER_HEALTH_STALENESS_MS"
-DEFAULT_STALENESS_MS = 180_000
+DEFAULT_STALENESS_MS = PROVIDER_STALENESS_SECONDS * 1000
 SHIM_STALE_MESSAGE = "The provider is not reporting status. Check that the AI Runway provider shim is running."
-
-# Probes for the providers whose configs name no CRDs or operator pods: (CRD, its label, pod probes).
-BUILT_IN_PROBES: dict[str, tuple[str, str, list[dict]]] = {
-    "kaito": ("workspaces.kaito.sh", "KAITO workspace CRD", [
-        {"namespace": "kaito-workspace", "selectors": [
-            "app.kubernetes.io/name=workspace,app.kubernetes.io/instance=kaito-workspace",
-            "app.kubernetes.io/name=workspace"]},
-        {"selectors": ["app.kubernetes.io/name=workspace", "app=ai-toolchain-operator"]},
-    ]),
-    "dynamo": ("dynamographdeployments.nvidia.com", "Dynamo CRD", [
-        {"namespace": "dynamo-system", "selectors": [
-            "control-plane=controller-manager,app.kubernetes.io/name=dynamo-operator",
-            "app.kubernetes.io/name=dynamo-operator", "control-plane=controller-manager"]},
-        {"selectors": ["app.kubernetes.io/name=dynamo-operator"]},
-    ]),
-    "kuberay": ("rayservices.ray.io", "KubeRay CRD", [
-        {"namespace": "ray-system", "selectors": [
-            "app.kubernetes.io/name=kuberay-operator,app.kubernetes.io/instance=kuberay-operator",
-            "app.kubernetes.io/name=kuberay-operator"]},
-        {"selectors": ["app.kubernetes.io/name=kuberay-operator,app.kubernetes.io/instance=kuberay-operator",
-                       "app.kubernetes.io/name=kuberay-operator"]},
-    ]),
-}
 
 GPU_OPERATOR_REPO = {"name": "nvidia", "url": "https://helm.ngc.nvidia.com/nvidia"}
 GPU_OPERATOR_CHART = {"name": "gpu-operator", "chart": "nvidia/gpu-operator", "namespace": "gpu-operator",
@@ -174,9 +154,10 @@ async def installation_status(client: Client, details: dict, config: dict) -> di
         return out | {"installed": ready, "crdFound": True, "operatorRunning": ready,
                       "message": "Runtime is ready to use." if ready else "Provider is registered but not ready yet."}
     crds, probes = health.get("crds") or [], health.get("operatorPods") or []
-    if not crds and not probes and details["id"] in BUILT_IN_PROBES:
-        crd, label, probes = BUILT_IN_PROBES[details["id"]]
-        crds = [{"name": crd, "displayName": label}]
+    known = BUILT_IN_PROVIDERS.get(details["id"])
+    if not crds and not probes and known is not None and known.upstream_health is not None:
+        published = known.upstream_health.to_dict()
+        crds, probes = published.get("crds") or [], published.get("operatorPods") or []
     if not crds and not probes:
         return out | {"installed": ready, "crdFound": ready, "operatorRunning": ready,
                       "message": f"{name} is installed and running" if ready else f"{name} is registered but not ready"}

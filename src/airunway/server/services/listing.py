@@ -12,7 +12,8 @@ from typing import Iterable
 
 from airunway.kube.informer import Informer
 from airunway.kube.resources import Key
-from airunway.server.services import conversions, pods as podlib
+from airunway.server.services import conversions
+from airunway.server.services import pods as podlib
 
 
 def to_json(value) -> bytes:

@@ -1,5 +1,6 @@
 """The HuggingFace token, kept as the Secret ``hf-token-secret`` (key ``HF_TOKEN``) in every namespace a provider
-may run models in, so gated models can be downloaded wherever they are deployed.
+may run models in, so gated models can be downloaded wherever they are deployed: the namespace each registered
+InferenceProviderConfig names (the one the deploy form starts with), and ``default``.
 
 The token is checked with HuggingFace (who does it belong to) before it is stored, and never leaves this module: not
 in a response, a log line or an error message.
@@ -13,6 +14,8 @@ import binascii
 import logging
 from typing import Any, Awaitable, Callable
 
+from airunway.api.provider_annotations import DEFAULT_NAMESPACE, decode, unique
+from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, Conflict, NotFound
 from airunway.kube.resources import NAMESPACES, SECRETS
@@ -21,7 +24,6 @@ log = logging.getLogger("airunway.server.secrets")
 
 SECRET_NAME = "hf-token-secret"
 TOKEN_KEY = "HF_TOKEN"
-TARGET_NAMESPACES = ("dynamo-system", "ray-system", "kuberay-system", "kaito-workspace", "default")
 LABELS = {"app.kubernetes.io/managed-by": "airunway", "airunway.ai/secret-type": "huggingface-token"}
 WRITE_ATTEMPTS = 3
 
@@ -45,9 +47,16 @@ class HuggingFaceSecrets:
         self.client = client
         self.whoami = whoami
 
-    async def _token(self) -> str | None:
+    async def target_namespaces(self) -> list[str]:
+        """The namespace of every registered provider, in the order the API server lists them, and ``default``; each
+        once."""
+        configs = (await self.client.list_all(INFERENCE_PROVIDER_CONFIGS)).items
+        return unique([decode((c.get("metadata") or {}).get("annotations")).namespace() for c in configs]
+                      + [DEFAULT_NAMESPACE])
+
+    async def _token(self, namespaces: list[str]) -> str | None:
         """The stored token of the first target namespace that has one."""
-        for namespace in TARGET_NAMESPACES:
+        for namespace in namespaces:
             found = await self.client.get_or_none(SECRETS, SECRET_NAME, namespace)
             encoded = ((found or {}).get("data") or {}).get(TOKEN_KEY)
             if encoded:
@@ -59,12 +68,13 @@ class HuggingFaceSecrets:
 
     async def status(self) -> dict[str, Any]:
         namespaces = []
-        for namespace in TARGET_NAMESPACES:
+        targets = await self.target_namespaces()
+        for namespace in targets:
             namespaces.append({"name": namespace,
                                "exists": await self.client.get_or_none(SECRETS, SECRET_NAME, namespace) is not None})
         out: dict[str, Any] = {"configured": any(n["exists"] for n in namespaces), "namespaces": namespaces}
         if out["configured"]:
-            token = await self._token()
+            token = await self._token(targets)
             if token:
                 try:
                     out["user"] = await self.whoami(token)
@@ -103,7 +113,7 @@ class HuggingFaceSecrets:
         refuses the token (nothing is stored then)."""
         user = await self.whoami(token)
         results = []
-        for namespace in TARGET_NAMESPACES:
+        for namespace in await self.target_namespaces():
             try:
                 await self._ensure_namespace(namespace)
             except (ApiError, OSError) as exc:
@@ -122,7 +132,7 @@ class HuggingFaceSecrets:
 
     async def delete(self) -> dict[str, Any]:
         results = []
-        for namespace in TARGET_NAMESPACES:
+        for namespace in await self.target_namespaces():
             try:
                 await self.client.delete(SECRETS, SECRET_NAME, namespace)
                 results.append({"namespace": namespace, "success": True})

@@ -1,0 +1,120 @@
+"""AI Configurator through the API: with a stand-in for the ``aiconfigurator`` CLI on PATH (it keeps the CLI's
+contract: ``version``, and ``cli default … --save-dir D`` writing ``best_config_topn.csv`` under ``agg/`` and
+``disagg/``), without it, and in a pod."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from airunway.server.app import Settings
+from airunway.server.services.aiconfigurator import friendly_error, normalize_gpu_type
+
+from support import in_process_api
+
+CLI = textwrap.dedent('''\
+    #!PYTHON
+    import pathlib, sys
+    args = sys.argv[1:]
+    if args == ["version"]:
+        print("aiconfigurator 0.4.0")
+        sys.exit(0)
+    options = dict(zip(args[2::2], args[3::2]))
+    pathlib.Path(options["--save-dir"], "calls").write_text(" ".join(args))
+    if "huge" in options["--model"]:
+        print("WARNING something", file=sys.stderr)
+        print("RuntimeError: No successful experiment runs to compare", file=sys.stderr)
+        sys.exit(1)
+    root = pathlib.Path(options["--save-dir"], options["--model"].replace("/", "_"))
+    header = "tokens/s/gpu,tokens/s,ttft,concurrency,bs,isl,osl,tp,pp,replicas,(p)parallel,(d)parallel,(p)workers,(d)workers"
+    rows = {"agg": "310.5,2484.0,120.5,64 (16x4),32,4000,500,2,1,4,,,,",
+            "disagg": "420.0,3360.0,180.0,\\"96 (24x4)\\",64,4000,500,1,1,2,tp2pp1,tp4pp1,1,2"}
+    for kind, row in rows.items():
+        folder = root / kind / "top1"
+        folder.mkdir(parents=True)
+        (folder / "best_config_topn.csv").write_text(header + "\\n" + row + "\\n")
+    ''').replace("PYTHON", sys.executable)
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "aiconfigurator").write_text(CLI)
+    (folder / "aiconfigurator").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path / "home" / ".airunway"
+
+
+def _api(in_cluster: bool = False):
+    return in_process_api(Settings(auth_enabled=False, in_cluster=in_cluster))
+
+
+async def test_analysis_with_the_cli(cli):
+    async with _api() as api:
+        status = (await api.get("/api/aiconfigurator/status")).json()
+        throughput = (await api.post("/api/aiconfigurator/analyze", json={
+            "modelId": "Qwen/Qwen3-32B", "gpuType": "NVIDIA-H100-80GB-HBM3", "gpuCount": 8})).json()
+        latency = (await api.post("/api/aiconfigurator/analyze", json={
+            "modelId": "Qwen/Qwen3-32B", "gpuType": "NVIDIA-A100-SXM4-80GB", "gpuCount": 1,
+            "optimizeFor": "latency", "maxLatencyMs": 500})).json()
+        too_big = (await api.post("/api/aiconfigurator/analyze", json={
+            "modelId": "acme/huge-model", "gpuType": "H100", "gpuCount": 1})).json()
+    assert status == {"available": True, "version": "0.4.0"}
+    assert throughput["success"] is True and throughput["mode"] == "disaggregated"
+    assert throughput["backend"] == "vllm" and throughput["supportedBackends"] == ["vllm", "sglang", "trtllm"]
+    assert throughput["config"]["prefillTensorParallel"] == 2 and throughput["config"]["decodeTensorParallel"] == 4
+    assert throughput["config"]["maxNumSeqs"] == 96 and throughput["config"]["maxModelLen"] == 4500
+    assert throughput["decodeReplicas"] == 2
+    assert throughput["estimatedPerformance"]["throughputTokensPerSec"] == 3360.0
+    assert latency["mode"] == "aggregated" and latency["config"]["tensorParallelDegree"] == 2
+    assert latency["estimatedPerformance"]["latencyP99Ms"] == pytest.approx(180.75)
+    assert latency["backend"] == "trtllm"
+    assert latency["warnings"] == ["Using TRTLLM backend (vLLM not available for NVIDIA-A100-SXM4-80GB)"]
+    assert too_big["success"] is False and too_big["error"].startswith("The model is too large")
+    assert not any(cli.iterdir())  # every run's folder is removed
+
+
+async def test_without_the_cli_and_in_a_pod(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    async with _api() as api:
+        status = (await api.get("/api/aiconfigurator/status")).json()
+        fallback = (await api.post("/api/aiconfigurator/analyze", json={
+            "modelId": "Qwen/Qwen3-8B", "gpuType": "L4", "gpuCount": 12})).json()
+        bad_id = (await api.post("/api/aiconfigurator/analyze", json={
+            "modelId": "../etc", "gpuType": "L4", "gpuCount": 1})).json()
+        invalid = await api.post("/api/aiconfigurator/analyze", json={"modelId": "", "gpuCount": 0})
+        normalized = (await api.post("/api/aiconfigurator/normalize-gpu",
+                                     json={"gpuProduct": "NVIDIA-A100-SXM4-80GB"})).json()
+        missing = await api.post("/api/aiconfigurator/normalize-gpu", json={})
+    assert status == {"available": False, "error": "AI Configurator CLI not found"}
+    assert fallback == {"success": True, "mode": "aggregated", "replicas": 1, "config": {
+        "tensorParallelDegree": 8, "maxBatchSize": 256, "gpuMemoryUtilization": 0.9, "maxModelLen": 4096},
+        "warnings": ["AI Configurator not available, using default configuration"]}
+    assert bad_id["success"] is False and bad_id["error"].startswith("Invalid model ID format")
+    assert invalid.status_code == 400 and invalid.json()["error"]["message"] == "Invalid request"
+    assert any(e.startswith("modelId") for e in invalid.json()["error"]["errors"])
+    assert normalized == {"gpuProduct": "NVIDIA-A100-SXM4-80GB", "normalized": "A100-80GB"}
+    assert missing.status_code == 400
+    async with _api(in_cluster=True) as api:
+        in_pod = (await api.get("/api/aiconfigurator/status")).json()
+    assert in_pod == {"available": False, "runningInCluster": True,
+                      "error": "AI Configurator is only available when running AI Runway locally"}
+
+
+@pytest.mark.parametrize(("label", "gpu"), [
+    ("NVIDIA-A100-SXM4-80GB", "A100-80GB"), ("nvidia a100 pcie 40gb", "A100-40GB"), ("NVIDIA-H100-80GB-HBM3", "H100-80GB"),
+    ("NVIDIA-L40S", "L40S"), ("NVIDIA-L4", "L4"), ("Tesla-T4", "T4"), ("Tesla-V100-32GB", "V100-32GB"), ("Tesla-V100-SXM2-16GB", "V100"),
+    ("NVIDIA-B200", "B200"),
+])
+def test_gpu_types(label, gpu):
+    assert normalize_gpu_type(label) == gpu
+
+
+def test_friendly_errors():
+    assert "gated" in friendly_error("401 Client Error: Unauthorized for url")
+    assert friendly_error("WARNING x\nValueError: bad model\nmore") == "ValueError: bad model"
+    assert friendly_error("WARNING only\nsomething odd") == "something odd"
