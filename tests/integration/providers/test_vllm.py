@@ -121,7 +121,7 @@ def test_values_outside_the_basic_multilingual_plane_reach_running(sandbox, name
     value = "launch 🚀 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ✓"
     create(sandbox, namespace, "emoji", env=[{"name": "GREETING", "value": value}])
     phase_is(sandbox, namespace, "emoji", "Running", timeout=90)
-    container = get(sandbox, "deployment", "emoji", namespace)["spec"]["template"]["spec"]["containers"][0]
+    container = kget_or_none(sandbox, "deployment", "emoji", namespace)["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "GREETING", "value": value} in container["env"]
 
 
