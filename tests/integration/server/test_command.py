@@ -46,5 +46,10 @@ spec: {{model: {{id: Qwen/Qwen3-0.6B}}, engine: {{type: vllm}}}}
             assert "/api/deployments/{name}/pending-reasons" in schema.json()["paths"]
             assert http.get("/api/health/", follow_redirects=False).status_code == 301
         assert oversized_request_answer(dashboard.port).startswith(b"HTTP/1.1 413 ")
+        with httpx.Client(base_url=base, timeout=30) as http:
+            for body in (b"x" * 2_000_000, iter([b"x" * 500_000] * 4)):  # with a length, and chunked
+                answer = http.post("/api/deployments", content=body, headers={"Content-Type": "application/json"})
+                assert answer.status_code == 413 and answer.json()["error"]["statusCode"] == 413
+            assert http.get("/api/health").status_code == 200  # and it goes on serving
         assert kget(sandbox, "modeldeployment", "served", "-n", namespace)["metadata"]["name"] == "served"
     assert dashboard.proc.returncode in (0, -15), dashboard.log_tail()

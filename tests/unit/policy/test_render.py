@@ -277,3 +277,18 @@ def test_a_provider_config_file_is_read_with_the_same_bounds(tmp_path):
     result = run("-f", str(EXAMPLES / "llama-8b.yaml"), "--provider-config", str(path))
     assert result.exit_code == 2
     assert "document 1 refused: its anchors and aliases expand it" in result.stderr
+
+
+def test_host_access_follows_the_provider_configs_annotation(tmp_path):
+    spec = {"model": {"id": "org/model"}, "engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}},
+            "provider": {"name": "vllm", "overrides": {"spec": {"template": {"spec": {
+                "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}}}}}}
+    path = write(tmp_path, "host.yaml", deployment(spec))
+    folder = Path(__file__).resolve().parents[3] / "src" / "airunway" / "policy" / "default_providers"
+    config = yaml.safe_load((folder / "vllm.yaml").read_text())
+    refused = run("-f", str(path), "--provider-config", str(write(tmp_path, "plain.yaml", config)))
+    assert refused.exit_code == 1
+    assert "spec.provider.overrides.spec.template.spec.volumes[0].hostPath: Forbidden" in refused.stderr
+    config["metadata"].setdefault("annotations", {})["airunway.ai/allow-host-access"] = "true"
+    allowed = rendered("-f", str(path), "--provider-config", str(write(tmp_path, "allowed.yaml", config)))
+    assert allowed["status"]["provider"]["name"] == "vllm"
