@@ -6,18 +6,27 @@ deployment list runs as long as the app does.
 
 Every request goes through, outermost first: gzip compression, the trailing-slash redirect (a GET or HEAD that
 would be a 404 with a trailing slash is sent to the path without it, 301), CORS (loopback origins unless
-``CORS_ORIGIN`` says otherwise; ``X-Airunway-Auth-Error`` is exposed) and authentication (``/api`` only, when on).
+``CORS_ORIGIN`` says otherwise; ``X-Airunway-Auth-Error`` is exposed), the cross-site write check and
+authentication (``/api`` only, when on).
+
+The cross-site write check (CORS does not stop a page on another origin from sending a form): a POST, PUT, PATCH
+or DELETE whose ``Origin`` is neither an allowed origin (as CORS allows them) nor the dashboard's own is refused
+with 403, and one to an operation that takes a body whose ``Content-Type`` is not ``application/json`` with 415.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from airunway import __version__
 from airunway.kube.client import Client, ConfigError
@@ -34,12 +43,56 @@ COMPRESS_FROM = 1024  # bytes
 COMPRESS_LEVEL = 1  # JSON shrinks almost as much as at level 9, several times faster
 
 
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON_TYPE = "application/json"
+
+
+def allowed_origins(setting: str | None) -> list[str] | None:
+    """The origins ``CORS_ORIGIN`` lists: ``["*"]`` for any, an empty list for loopback origins only."""
+    if setting is not None and setting.strip() == "*":
+        return ["*"]
+    return [o.strip() for o in (setting or "").split(",") if o.strip()]
+
+
+def origin_allowed(origin: str, setting: str | None, host: str | None) -> bool:
+    """Whether a state-changing request from a page on ``origin`` is accepted: an origin CORS allows, or the
+    dashboard's own (the ``Host`` the request was sent to)."""
+    origins = allowed_origins(setting)
+    if origins == ["*"] or origin in origins:
+        return True
+    if not origins and re.fullmatch(LOOPBACK_ORIGIN, origin):
+        return True
+    parts = urlsplit(origin)
+    return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
+
+
+def _takes_body(app: FastAPI, scope) -> bool:
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(scope)[0] == Match.FULL:
+            return route.body_field is not None
+    return False
+
+
+def _cross_site_writes(app: FastAPI, setting: str | None) -> None:
+    @app.middleware("http")
+    async def refuse_cross_site_writes(request: Request, call_next):
+        if request.method in STATE_CHANGING:
+            origin = request.headers.get("origin")
+            if origin is not None and not origin_allowed(origin, setting, request.headers.get("host")):
+                return errors.envelope(403, f"Origin {origin} may not change anything here: send the request from "
+                                            "the dashboard's own page or an origin listed in CORS_ORIGIN")
+            media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+            if media != JSON_TYPE and _takes_body(request.app, request.scope):
+                return errors.envelope(415, f"Content-Type must be {JSON_TYPE} (got {media or 'none'})")
+        return await call_next(request)
+
+
 def _cors(app: FastAPI, setting: str | None) -> None:
     common = {"allow_methods": ["*"], "allow_headers": ["*"], "expose_headers": [auth.AUTH_ERROR_HEADER]}
-    if setting is not None and setting.strip() == "*":
+    origins = allowed_origins(setting)
+    if origins == ["*"]:
         app.add_middleware(CORSMiddleware, allow_origins=["*"], **common)
         return
-    origins = [o.strip() for o in (setting or "").split(",") if o.strip()]
     if setting is not None and setting.strip() and not origins:
         log.warning("CORS_ORIGIN lists no origin; allowing loopback origins only", extra={"CORS_ORIGIN": setting})
     if origins:
@@ -98,6 +151,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         app.include_router(router)
     errors.document(app)
     _authentication(app)
+    _cross_site_writes(app, settings.cors())
     _cors(app, settings.cors())
     app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM, compresslevel=COMPRESS_LEVEL)
     return app

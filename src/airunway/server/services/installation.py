@@ -11,6 +11,7 @@ per provider runs at a time; its steps so far are kept as the provider's progres
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import re
@@ -366,6 +367,13 @@ class Installer:
         self.client = client
         self.runner = runner
         self.operations: dict[str, Operation] = {}
+
+    def acting(self, client: Client, runner: Runner) -> "Installer":
+        """This installer calling Kubernetes with ``client`` and running the tools with ``runner`` (a caller's);
+        the operations, and so the progress and the one-at-a-time rule, stay shared."""
+        view = copy.copy(self)
+        view.client, view.runner = client, runner
+        return view
 
     def progress(self, target: str) -> dict[str, Any]:
         found = self.operations.get(target)
