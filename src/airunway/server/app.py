@@ -110,7 +110,7 @@ def _authentication(app: FastAPI) -> None:
             if runtime.settings.auth_on():
                 if runtime.client is None:
                     return auth.unauthorized("Authentication is not possible without a cluster")
-                refused = await auth.authenticate(request, runtime.client)
+                refused = await auth.authenticate(request, runtime.client, runtime.reviews)
                 if refused is not None:
                     return refused
         return await call_next(request)

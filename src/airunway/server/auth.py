@@ -2,13 +2,16 @@
 
 With authentication on (``AUTH_ENABLED`` is ``true`` or ``1``, read on every request unless the app's settings fix
 it), every ``/api`` path but a few public ones needs ``Authorization: Bearer <token>``. The token is checked with a
-TokenReview made with the dashboard's own credentials; the review itself is not cached. Every Kubernetes call made
+TokenReview made with the dashboard's own credentials; an accepted token is remembered for
+:data:`ACCESS_TTL` seconds (by its hash), a rejected one never. Every Kubernetes call made
 for the request then uses the caller's token (:class:`UserClients`), including the ``helm`` and ``kubectl`` runs of
 the installation endpoints (:func:`kubeconfig_for`), so the cluster's RBAC decides what each user may see and do:
 the dashboard impersonates nobody and holds no permission list of its own.
 
 Which namespaces a caller may list ModelDeployments in is asked of the API server with access reviews and kept for
-a short time per token (:class:`AccessCache`, keyed by the token's SHA-256, never the token itself).
+a short time per token (:class:`AccessCache`, keyed by the token's SHA-256, never the token itself). Remembering is
+safe because the cluster checks the token again on every call made with it: a revoked token is refused by the API
+server at once, and the dashboard's own answers (the cached list) follow within :data:`ACCESS_TTL` seconds.
 
 A missing or rejected token is answered 401 with the header ``X-Airunway-Auth-Error: true`` (the web UI then asks
 the user to log in again).
@@ -96,14 +99,18 @@ async def review_token(client: Client, token: str) -> User:
     return User(user.get("username") or "unknown", user.get("uid") or "", list(user.get("groups") or []))
 
 
-async def authenticate(request: Request, client: Client) -> JSONResponse | None:
+async def authenticate(request: Request, client: Client, reviews: "AccessCache[User] | None" = None
+                       ) -> JSONResponse | None:
     """Check the request's Bearer token; on success remember the user and token on ``request.state``, on failure
-    the 401 answer to send."""
+    the 401 answer to send. ``reviews``: where accepted tokens are remembered (rejected ones never are)."""
     token = bearer_token(request)
     if token is None:
         return unauthorized()
     try:
-        request.state.user = await review_token(client, token)
+        if reviews is None or not token:
+            request.state.user = await review_token(client, token)
+        else:
+            request.state.user = await reviews.get(token_key(token), lambda: review_token(client, token))
     except AuthFailed as exc:
         return unauthorized(str(exc))
     request.state.token = token
@@ -189,7 +196,7 @@ def token_key(token: str) -> str:
 T = TypeVar("T")
 
 ACCESS_TTL = 15.0  # seconds a caller's access is remembered
-ACCESS_ENTRIES = 1000  # callers (token and question) remembered at most; the least recently used go first
+ACCESS_ENTRIES = 10_000  # answers (token and question) remembered at most; the least recently used go first
 
 
 class AccessCache(Generic[T]):
@@ -206,6 +213,14 @@ class AccessCache(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def peek(self, key: str) -> T | None:
+        """The answer remembered for ``key``, None when there is none (or it expired)."""
+        found = self._entries.get(key)
+        if found is None or found[0] <= self.clock():
+            return None
+        self._entries.move_to_end(key)
+        return found[1]
 
     async def get(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
         found = self._entries.get(key)

@@ -92,6 +92,7 @@ class Runtime:
         self.installer = Installer(client, self.runner) if client else None
         self.aiconfigurator = AIConfigurator(settings.running_in_cluster())
         self._users: auth.UserClients | None = None
+        self.reviews: auth.AccessCache[auth.User] = auth.AccessCache()  # accepted tokens, by hash
 
     def start(self) -> None:
         """Start the watch cache (only against a real cluster client; unit tests may pass a stand-in)."""

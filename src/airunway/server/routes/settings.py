@@ -44,7 +44,7 @@ async def get_settings(rt: Runtime = Depends(runtime)) -> dict:
 async def update_settings(body: SettingsUpdate, request: Request, rt: Runtime = Depends(runtime)):
     # The path is public so the UI can read the settings before login; changing them needs a valid token.
     if rt.settings.auth_on():
-        refused = await auth.authenticate(request, rt.client) if rt.client else auth.unauthorized()
+        refused = await auth.authenticate(request, rt.client, rt.reviews) if rt.client else auth.unauthorized()
         if refused is not None:
             return refused
     if rt.config is None:

@@ -160,7 +160,7 @@ class DeploymentService:
         self.deployments = self.cache.informer(MODEL_DEPLOYMENTS)
         self.pod_index = podlib.PodIndex(self.cache.informer(PODS))
         self.rendered = RenderedDeployments(self.deployments, self.pod_index)
-        self.access: AccessCache[frozenset[str] | None] = AccessCache()
+        self.access: AccessCache[bool] = AccessCache()
         self._started_at: float | None = None
 
     def start(self) -> None:
@@ -201,22 +201,28 @@ class DeploymentService:
             return self.deployments.list(copy=False)
         return [md for ns in sorted(namespaces) for md in self.deployments.list(ns, copy=False)]
 
-    async def _readable_namespaces(self, caller: Client, namespace: str | None) -> frozenset[str] | None:
-        """Namespaces whose ModelDeployments the caller may list (None: all), remembered a short time per token."""
+    async def _may_list(self, caller: Client, namespace: str | None) -> bool:
+        """Whether the caller may list ModelDeployments in ``namespace`` (None: in all), remembered a short time
+        per token."""
         key = getattr(caller, "key", "")
-        if not key:
-            return await self._ask_readable_namespaces(caller, namespace)
-        return await self.access.get(f"{key} list {namespace or ''}",
-                                     lambda: self._ask_readable_namespaces(caller, namespace))
+        ask = lambda: may(caller, "list", GROUP, MODEL_DEPLOYMENTS.plural, namespace)  # noqa: E731
+        return await self.access.get(f"{key} list {namespace or '*'}", ask) if key else await ask()
 
-    async def _ask_readable_namespaces(self, caller: Client, namespace: str | None) -> frozenset[str] | None:
-        resource = MODEL_DEPLOYMENTS.plural
+    async def _readable_namespaces(self, caller: Client, namespace: str | None) -> frozenset[str] | None:
+        """Namespaces whose ModelDeployments the caller may list (None: all). Without a namespace asked for, only
+        the namespaces that hold a deployment are asked about (all of them while the cache is not synced)."""
         if namespace:
-            return frozenset({namespace}) if await may(caller, "list", GROUP, resource, namespace) else frozenset()
-        if await may(caller, "list", GROUP, resource):
+            return frozenset({namespace}) if await self._may_list(caller, namespace) else frozenset()
+        if await self._may_list(caller, None):
             return None
-        names = [ns["metadata"]["name"] for ns in (await self.client.list_all(NAMESPACES)).items]
-        allowed = await asyncio.gather(*(may(caller, "list", GROUP, resource, ns) for ns in names))
+        if self.deployments.has_synced():
+            names = sorted({md["metadata"]["namespace"] for md in self.deployments.list(copy=False)})
+        else:
+            names = [ns["metadata"]["name"] for ns in (await self.client.list_all(NAMESPACES)).items]
+        allowed = [self.access.peek(f"{getattr(caller, 'key', '')} list {ns}") for ns in names]
+        missing = [i for i, known in enumerate(allowed) if known is None]
+        for i, ok in zip(missing, await asyncio.gather(*(self._may_list(caller, names[i]) for i in missing))):
+            allowed[i] = ok
         return frozenset(ns for ns, ok in zip(names, allowed) if ok)
 
     async def _listed(self, caller: Client | None, namespace: str | None) -> tuple[list[dict], bool]:
