@@ -25,8 +25,6 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.routing import APIRoute
-from starlette.routing import Match
 
 from airunway import __version__
 from airunway.kube.client import Client, ConfigError
@@ -66,11 +64,19 @@ def origin_allowed(origin: str, setting: str | None, host: str | None) -> bool:
     return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
-def _takes_body(app: FastAPI, scope) -> bool:
-    for route in app.router.routes:
-        if isinstance(route, APIRoute) and route.matches(scope)[0] == Match.FULL:
-            return route.body_field is not None
-    return False
+def _body_operations(app: FastAPI) -> list[tuple[str, re.Pattern]]:
+    """(method, path pattern) of every operation that takes a request body, from the app's OpenAPI schema."""
+    found = getattr(app.state, "body_operations", None)
+    if found is None:
+        found = [(method.upper(), re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"))
+                 for path, item in app.openapi().get("paths", {}).items()
+                 for method, operation in item.items() if "requestBody" in operation]
+        app.state.body_operations = found
+    return found
+
+
+def _takes_body(app: FastAPI, method: str, path: str) -> bool:
+    return any(m == method and pattern.match(path) for m, pattern in _body_operations(app))
 
 
 def _cross_site_writes(app: FastAPI, setting: str | None) -> None:
@@ -82,7 +88,7 @@ def _cross_site_writes(app: FastAPI, setting: str | None) -> None:
                 return errors.envelope(403, f"Origin {origin} may not change anything here: send the request from "
                                             "the dashboard's own page or an origin listed in CORS_ORIGIN")
             media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-            if media != JSON_TYPE and _takes_body(request.app, request.scope):
+            if media != JSON_TYPE and _takes_body(request.app, request.method, request.url.path):
                 return errors.envelope(415, f"Content-Type must be {JSON_TYPE} (got {media or 'none'})")
         return await call_next(request)
 

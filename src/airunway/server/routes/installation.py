@@ -121,8 +121,11 @@ async def install_provider(provider_id: str, run: Installer = Depends(installer)
 
 
 @router.post("/providers/{provider_id}/uninstall")
-async def uninstall_provider(provider_id: str, run: Installer = Depends(installer)) -> dict:
-    return await run.uninstall_provider(_provider_id(provider_id))
+async def uninstall_provider(provider_id: str, run: Installer = Depends(installer)):
+    try:
+        return await run.uninstall_provider(_provider_id(provider_id))
+    except service.InstallFailed as exc:
+        return _failed(exc)
 
 
 @router.post("/providers/{provider_id}/uninstall-crds")

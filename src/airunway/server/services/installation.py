@@ -24,6 +24,7 @@ from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.resources import CRDS, PODS
+from airunway.server.auth import may
 from airunway.server.errors import ApiProblem
 from airunway.server.services import gpus
 from airunway.server.services import providers as catalogue
@@ -404,8 +405,19 @@ class Installer:
         results = await self._install(provider_id, details.get("helmRepos") or [], charts_of(details))
         return {"success": True, "message": f"{name} installed successfully", "results": results}
 
+    async def _may_install(self, charts: list[dict]) -> None:
+        """Refuse (403, before any download) an install whose Helm releases could not even be recorded: Helm keeps
+        each release as a Secret in the chart's namespace, as whoever runs it (the caller, with authentication)."""
+        for namespace in sorted({c["namespace"] for c in charts}):
+            if not await may(self.client, "create", "", "secrets", namespace):
+                detail = (f'the caller cannot create resource "secrets" in API group "" in the namespace '
+                          f'"{namespace}" (Helm records the release there)')
+                code, message = failure('Installation failed at step "check-permissions"', detail)
+                raise InstallFailed(message, code, [Step("check-permissions", False, "", detail).to_dict()])
+
     async def _install(self, target: str, repos: list[dict], charts: list[dict]) -> list[dict]:
         """Run the install as ``target``'s operation; its step results, or :class:`InstallFailed`."""
+        await self._may_install(charts)
         operation = self._begin(target, "install")
         try:
             operation.success = await Install(self.runner, operation.hear).run(repos, charts)
@@ -436,7 +448,9 @@ class Installer:
             message = f"{name} uninstalled successfully"
         else:
             failed = next(s for s in steps if not s.success)
-            message = failure(f"{name} uninstall failed", _output(failed))[1]
+            code, message = failure(f"{name} uninstall failed", _output(failed))
+            if code == 403:  # the cluster refused the caller: say so with the status too
+                raise InstallFailed(message, code, results)
         return {"success": operation.success, "message": message, "results": results}
 
     async def remove_provider_config(self, provider_id: str) -> dict[str, Any]:
