@@ -22,7 +22,8 @@ import yaml
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.kube.client import Client
 from airunway.kube.resources import (
-    CONFIGMAPS, CRDS, DEPLOYMENTS, NAMESPACES, ROLEBINDINGS, ROLES, SECRETS, SERVICEACCOUNTS, SERVICES, Resource,
+    CONFIGMAPS, CRDS, DEPLOYMENTS, NAMESPACES, PODS, ROLEBINDINGS, ROLES, SECRETS, SERVICEACCOUNTS, SERVICES,
+    Resource,
 )
 from airunway.server.app import Settings
 from airunway.server.services import aikit
@@ -330,3 +331,95 @@ async def test_no_cross_site_writes(sandbox, namespace):
     assert created.status_code == 201, created.text
     assert same_origin.status_code == 200, same_origin.text
     assert removed.status_code == 200 and removed.json()["success"] is True
+
+
+def _role(namespace: str, name: str, rules: list[dict], account: str) -> tuple[dict, dict]:
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": name, "namespace": namespace}, "rules": rules}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": name, "namespace": namespace},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+               "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}
+    return role, binding
+
+
+async def test_logs_and_settings_need_their_own_rights(sandbox, namespace):
+    """A caller allowed only to get ModelDeployments sees the deployment but not its pods' logs (403 naming
+    pods/log) until it may get pods/log; changing the settings needs rights on the airunway-config ConfigMap."""
+    async with await Client.connect(sandbox.kubeconfig) as kube, \
+            DashboardAPI(sandbox, Settings(auth_enabled=True)) as api:
+        token = await _token(kube, namespace, "viewer")
+        headers = {"Authorization": f"Bearer {token}"}
+        for obj in _role(namespace, "get-deployments", [
+                {"apiGroups": ["airunway.ai"], "resources": ["modeldeployments"], "verbs": ["get"]}], "viewer"):
+            await kube.create(ROLES if obj["kind"] == "Role" else ROLEBINDINGS, obj)
+        await kube.create(MODEL_DEPLOYMENTS, {
+            "apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment", "metadata": {"name": "talker"},
+            "spec": {"model": {"id": "Qwen/Qwen3-0.6B"}, "engine": {"type": "vllm"}}}, namespace)
+        await kube.create(PODS, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "talker-0", "labels": {"airunway.ai/deployment": "talker"}},
+            "spec": {"nodeName": "cpu-node-1", "containers": [{"name": "main", "image": "vllm/vllm-openai:latest"}]}},
+            namespace)
+
+        async def running():
+            pod = await kube.get(PODS, "talker-0", namespace)
+            return (pod.get("status") or {}).get("phase") == "Running"
+
+        await until(running, timeout=60, what="the pod Running")
+        logs = f"/api/deployments/talker/logs?namespace={namespace}"
+        seen = await api.get(f"/api/deployments/talker?namespace={namespace}", headers=headers)
+
+        async def pods_listed():
+            answer = await api.get(f"/api/deployments/talker/pods?namespace={namespace}", headers=headers)
+            return answer.json()["pods"]
+
+        await until(pods_listed, what="the pod in the dashboard's cache")
+        refused = await api.get(logs, headers=headers)
+        for obj in _role(namespace, "read-logs", [
+                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}], "viewer"):
+            await kube.create(ROLES if obj["kind"] == "Role" else ROLEBINDINGS, obj)
+        allowed = await until(lambda: _ok(api.get(logs, headers=headers)), what="logs once pods/log is allowed")
+
+        settings = {"defaultNamespace": namespace}
+        unsaved = await api.put("/api/settings", headers=headers, json=settings)
+        original = await kube.get_or_none(CONFIGMAPS, "airunway-config", "airunway-system")
+        if await kube.get_or_none(NAMESPACES, "airunway-system") is None:
+            await kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": "airunway-system"}})
+        if original is None:
+            await kube.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": "airunway-config", "namespace": "airunway-system"}, "data": {"config.json": "{}"}})
+        grants = _role("airunway-system", f"settings-{namespace}", [
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["airunway-config"],
+             "verbs": ["get", "update"]}], "viewer")
+        grants[1]["subjects"][0]["namespace"] = namespace
+        try:
+            for obj in grants:
+                await kube.create(ROLES if obj["kind"] == "Role" else ROLEBINDINGS, obj)
+            saved = await until(lambda: _ok(api.put("/api/settings", headers=headers, json=settings)),
+                                what="settings saved once the ConfigMap may be updated")
+            stored = await kube.get(CONFIGMAPS, "airunway-config", "airunway-system")
+        finally:
+            if original is None:
+                await kube.delete(CONFIGMAPS, "airunway-config", "airunway-system", ignore_not_found=True)
+            else:
+                original["metadata"].pop("resourceVersion", None)
+                await kube.update(CONFIGMAPS, original)
+            await kube.delete(ROLES, grants[0]["metadata"]["name"], "airunway-system", ignore_not_found=True)
+            await kube.delete(ROLEBINDINGS, grants[1]["metadata"]["name"], "airunway-system", ignore_not_found=True)
+    assert seen.status_code == 200
+    user = f"system:serviceaccount:{namespace}:viewer"
+    assert refused.status_code == 403, refused.text
+    message = refused.json()["error"]["message"]
+    assert user in message and 'cannot get resource "pods/log"' in message, message
+    assert allowed.json()["podName"] == "talker-0" and allowed.json()["logs"]
+    assert unsaved.status_code == 403 and user in unsaved.json()["error"]["message"]
+    assert 'cannot update resource "configmaps"' in unsaved.json()["error"]["message"]
+    assert saved.json()["config"]["defaultNamespace"] == namespace
+    assert json.loads(stored["data"]["config.json"])["defaultNamespace"] == namespace
+
+
+async def _ok(request):
+    answer = await request
+    return answer if answer.status_code == 200 else None
