@@ -10,11 +10,6 @@ from airunway.server.runtime import Runtime, runtime_of
 from airunway.server.services.installation import Installer
 
 
-def kube(request: Request) -> Client:
-    """The app's Kubernetes client."""
-    return request.app.state.client
-
-
 async def runtime(request: Request) -> Runtime:
     """The app's settings, client and services."""
     return await runtime_of(request.app)
