@@ -114,7 +114,12 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("the dashboard did not list the caller's deployments within 120 s")
                 time.sleep(0.5)
-            rate, times = asyncio.run(throughput(base, "/api/deployments", args.clients, args.seconds, headers))
+            try:
+                rate, times = asyncio.run(throughput(base, "/api/deployments", args.clients, args.seconds, headers))
+            except httpx.HTTPError:
+                log.flush()
+                print((Path(tmp) / "dashboard.log").read_text()[-3000:])
+                raise
             q = statistics.quantiles(times, n=100)
             print(f"/api/deployments, namespace-scoped token, {args.clients} clients: {rate:.1f} requests/s "
                   f"(p50 {statistics.median(times):.1f} ms, p90 {q[89]:.1f} ms, p99 {q[98]:.1f} ms, "

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import Response
 
 from airunway import __version__
 from airunway.kube.client import Client, ConfigError
@@ -79,9 +80,25 @@ def _takes_body(app: FastAPI, method: str, path: str) -> bool:
     return any(m == method and pattern.match(path) for m, pattern in _body_operations(app))
 
 
+class _Guard:
+    """A pure ASGI middleware that may answer a request itself: ``check(request)`` gives the answer that stops it,
+    or None to pass it on (unlike ``@app.middleware``, no task group per request)."""
+
+    def __init__(self, app, check: Callable[[Request], Awaitable[Response | None]]) -> None:
+        self.app = app
+        self.check = check
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            refused = await self.check(Request(scope, receive))
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _cross_site_writes(app: FastAPI, setting: str | None) -> None:
-    @app.middleware("http")
-    async def refuse_cross_site_writes(request: Request, call_next):
+    async def refuse_cross_site_writes(request: Request) -> Response | None:
         if request.method in STATE_CHANGING:
             origin = request.headers.get("origin")
             if origin is not None and not origin_allowed(origin, setting, request.headers.get("host")):
@@ -90,7 +107,9 @@ def _cross_site_writes(app: FastAPI, setting: str | None) -> None:
             media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
             if media != JSON_TYPE and _takes_body(request.app, request.method, request.url.path):
                 return errors.envelope(415, f"Content-Type must be {JSON_TYPE} (got {media or 'none'})")
-        return await call_next(request)
+        return None
+
+    app.add_middleware(_Guard, check=refuse_cross_site_writes)
 
 
 def _cors(app: FastAPI, setting: str | None) -> None:
@@ -108,18 +127,17 @@ def _cors(app: FastAPI, setting: str | None) -> None:
 
 
 def _authentication(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next):
+    async def authenticate(request: Request) -> Response | None:
         path = request.url.path
         if request.method != "OPTIONS" and path.startswith("/api/") and not auth.is_public(path):
             runtime = await runtime_of(request.app)
             if runtime.settings.auth_on():
                 if runtime.client is None:
                     return auth.unauthorized("Authentication is not possible without a cluster")
-                refused = await auth.authenticate(request, runtime.client, runtime.reviews)
-                if refused is not None:
-                    return refused
-        return await call_next(request)
+                return await auth.authenticate(request, runtime.client, runtime.reviews)
+        return None
+
+    app.add_middleware(_Guard, check=authenticate)
 
 
 def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
