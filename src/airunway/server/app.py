@@ -46,7 +46,7 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPE = "application/json"
 
 
-def allowed_origins(setting: str | None) -> list[str] | None:
+def allowed_origins(setting: str | None) -> list[str]:
     """The origins ``CORS_ORIGIN`` lists: ``["*"]`` for any, an empty list for loopback origins only."""
     if setting is not None and setting.strip() == "*":
         return ["*"]

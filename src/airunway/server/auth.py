@@ -153,19 +153,25 @@ class UserClients:
         await self._api.close()
 
 
-async def may(client: Client, verb: str, group: str, resource: str, namespace: str | None = None) -> bool:
-    """Whether the caller ``client`` acts for may do ``verb`` on ``resource`` (all namespaces when None)."""
+async def access_review(client: Client, verb: str, group: str, resource: str, namespace: str | None = None) -> bool:
+    """Whether the caller ``client`` acts for may do ``verb`` on ``resource`` (all namespaces when None); raises
+    when the review cannot be made."""
     attributes = {"verb": verb, "group": group, "resource": resource}
     if namespace:
         attributes["namespace"] = namespace
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
               "spec": {"resourceAttributes": attributes}}
+    answer = await client.create(SELFSUBJECTACCESSREVIEWS, review)
+    return bool((answer.get("status") or {}).get("allowed"))
+
+
+async def may(client: Client, verb: str, group: str, resource: str, namespace: str | None = None) -> bool:
+    """:func:`access_review`, with a review that cannot be made counted as "no"."""
     try:
-        answer = await client.create(SELFSUBJECTACCESSREVIEWS, review)
+        return await access_review(client, verb, group, resource, namespace)
     except (ApiError, OSError) as exc:
         log.debug("access review failed", extra={"error": str(exc)})
         return False
-    return bool((answer.get("status") or {}).get("allowed"))
 
 
 def kubeconfig_for(configuration: Configuration, token: str) -> str:

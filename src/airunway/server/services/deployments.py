@@ -32,7 +32,7 @@ from airunway.kube.errors import (
 )
 from airunway.kube.informer import Cache
 from airunway.kube.resources import EVENTS, NAMESPACES, PERSISTENTVOLUMECLAIMS, PODS, Key
-from airunway.server.auth import AccessCache, may
+from airunway.server.auth import AccessCache, access_review, may
 from airunway.server.errors import ApiProblem
 from airunway.server.schemas import CreateDeployment
 from airunway.server.services import aikit, conversions, gpus
@@ -205,8 +205,14 @@ class DeploymentService:
         """Whether the caller may list ModelDeployments in ``namespace`` (None: in all), remembered a short time
         per token."""
         key = getattr(caller, "key", "")
-        ask = lambda: may(caller, "list", GROUP, MODEL_DEPLOYMENTS.plural, namespace)  # noqa: E731
-        return await self.access.get(f"{key} list {namespace or '*'}", ask) if key else await ask()
+        if not key:
+            return await may(caller, "list", GROUP, MODEL_DEPLOYMENTS.plural, namespace)
+        try:  # a review that failed is not remembered
+            return await self.access.get(f"{key} list {namespace or '*'}", lambda: access_review(
+                caller, "list", GROUP, MODEL_DEPLOYMENTS.plural, namespace))
+        except (ApiError, OSError) as exc:
+            log.debug("access review failed", extra={"error": kube_message(exc)})
+            return False
 
     async def _readable_namespaces(self, caller: Client, namespace: str | None) -> frozenset[str] | None:
         """Namespaces whose ModelDeployments the caller may list (None: all). Without a namespace asked for, only
