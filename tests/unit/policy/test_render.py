@@ -17,7 +17,7 @@ from airunway.policy.render import (
     render,
 )
 
-from support import DATA
+from support import DATA, ROOT
 
 EXAMPLES = DATA / "modeldeployments"
 
@@ -284,7 +284,7 @@ def test_host_access_follows_the_provider_configs_annotation(tmp_path):
             "provider": {"name": "vllm", "overrides": {"spec": {"template": {"spec": {
                 "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}}}}}}
     path = write(tmp_path, "host.yaml", deployment(spec))
-    folder = Path(__file__).resolve().parents[3] / "src" / "airunway" / "policy" / "default_providers"
+    folder = ROOT / "src" / "airunway" / "policy" / "default_providers"
     config = yaml.safe_load((folder / "vllm.yaml").read_text())
     refused = run("-f", str(path), "--provider-config", str(write(tmp_path, "plain.yaml", config)))
     assert refused.exit_code == 1

@@ -61,15 +61,17 @@ async def create_deployment(body: CreateDeployment, rt: Runtime = Depends(cluste
 
 
 @router.post("/preview")
-async def preview_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster)) -> dict:
-    return await rt.deployments.preview(body, await _namespace(rt, body.namespace))
+async def preview_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster),
+                             user: Client | None = Depends(caller)) -> dict:
+    return await rt.deployments.preview(body, await _namespace(rt, body.namespace), user)
 
 
 @router.post("/selection")
-async def selection(body: CreateDeployment, rt: Runtime = Depends(cluster)) -> dict:
+async def selection(body: CreateDeployment, rt: Runtime = Depends(cluster),
+                    user: Client | None = Depends(caller)) -> dict:
     """Which engine and provider the controller would choose for this request, and why (an addition to upstream's
     API: the deploy form's "Automatic" choice shows it)."""
-    return await rt.deployments.selection(body, await _namespace(rt, body.namespace))
+    return await rt.deployments.selection(body, await _namespace(rt, body.namespace), user)
 
 
 @router.get("/-/pvcs")
