@@ -203,10 +203,11 @@ def outside(monkeypatch, hub, tmp_path):
         recipes.close()
 
 
-async def _settled(kube: Client) -> bool:
-    """No namespace is being deleted (earlier tests' namespaces go away in the background)."""
-    return all((ns.get("status") or {}).get("phase") != "Terminating"
-               for ns in (await kube.list_all(NAMESPACES)).items)
+async def _leaving(kube: Client) -> set[str]:
+    """The namespaces being deleted (earlier tests' namespaces go away in the background, some slowly: a deployment
+    whose provider stopped keeps its finalizer until the core controller releases it)."""
+    return {ns["metadata"]["name"] for ns in (await kube.list_all(NAMESPACES)).items
+            if (ns.get("status") or {}).get("phase") == "Terminating"}
 
 
 async def test_a_caller_without_rbac_changes_nothing(sandbox, namespace, outside, helm_env, chart_repo):  # noqa: F811
@@ -230,7 +231,7 @@ async def test_a_caller_without_rbac_changes_nothing(sandbox, namespace, outside
                   "stringData": {"HF_TOKEN": outside.token}}
         await kube.apply(secret, resource=SECRETS)
         try:
-            await until(lambda: _settled(kube), timeout=120, what="no namespace being deleted")
+            leaving = await _leaving(kube)
             before = await _dump(kube)
             bodies = _bodies(namespace, outside.token)
             answers = {}
@@ -246,7 +247,8 @@ async def test_a_caller_without_rbac_changes_nothing(sandbox, namespace, outside
             await kube.delete(SECRETS, "hf-token-secret", "default", ignore_not_found=True)
 
     changed = {key: (before.get(key), after.get(key)) for key in before.keys() | after.keys()
-               if before.get(key) != after.get(key)}
+               if before.get(key) != after.get(key)
+               and key[1] not in leaving and not (key[0] == "namespaces" and key[2] in leaving)}
     assert changed == {}, changed
     got = {op: answer.status_code for op, answer in answers.items()}
     assert got == EXPECTED, {op: (code, answers[op].text[:300]) for op, code in got.items() if code != EXPECTED[op]}
