@@ -218,11 +218,19 @@ async def test_runtime_status_follows_the_registeredprovider_config(sandbox):
 
 async def test_runtime_status_is_also_under_installation(sandbox):
     """Upstream answers ``/api/installation/runtimes/status`` as well, with the same body."""
-    async with DashboardAPI(sandbox, _settings(sandbox)) as api:
-        plain = await api.get("/api/runtimes/status")
-        installation = await api.get("/api/installation/runtimes/status")
+    provider = f"both-{uuid.uuid4().hex[:6]}"
+    async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, {
+            "apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig", "metadata": {"name": provider},
+            "spec": {"capabilities": {"engines": [{"name": "vllm", "requiresCRD": False}]}}})
+        try:
+            plain = await api.get("/api/runtimes/status")
+            installation = await api.get("/api/installation/runtimes/status")
+        finally:
+            await kube.delete(INFERENCE_PROVIDER_CONFIGS, provider, ignore_not_found=True)
     assert plain.status_code == installation.status_code == 200
-    assert installation.json() == plain.json() and plain.json()["runtimes"]
+    assert installation.json() == plain.json()
+    assert provider in [r["id"] for r in plain.json()["runtimes"]]
 
 
 async def test_gateway_status_names_the_pinned_versions_the_cluster_has(sandbox):
