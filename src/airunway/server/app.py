@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from airunway import __version__
 from airunway.kube.client import Client, ConfigError
@@ -96,6 +96,35 @@ class _Guard:
                 await refused(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class TrailingSlash:
+    """A GET or HEAD answered 404 whose path ends with ``/`` is redirected (301) to the path without it, the query
+    kept, whatever gave the 404 (no route, or a route that found nothing for an empty path part, such as
+    ``/api/models/``). Leading slashes collapse to one, so the target is never another host (``//host``)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope.get("method") not in ("GET", "HEAD") or not path.endswith("/") or path == "/":
+            await self.app(scope, receive, send)
+            return
+        redirected = False
+
+        async def send_or_redirect(message) -> None:
+            nonlocal redirected
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                redirected = True
+                raw = (scope.get("raw_path") or path.encode()).decode("latin-1").split("?", 1)[0]
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = "/" + raw.strip("/") + (f"?{query}" if query else "")
+                await RedirectResponse(target, status_code=301)(scope, receive, send)
+            elif not redirected:
+                await send(message)
+
+        await self.app(scope, receive, send_or_redirect)
 
 
 def _cross_site_writes(app: FastAPI, setting: str | None) -> None:
@@ -179,5 +208,6 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.add_middleware(BodyLimit)
     _cross_site_writes(app, settings.cors())
     _cors(app, settings.cors())
+    app.add_middleware(TrailingSlash)
     app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_FROM, compresslevel=COMPRESS_LEVEL)
     return app

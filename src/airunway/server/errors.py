@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airunway.kube.errors import Forbidden, Unauthorized
@@ -80,11 +80,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and exc.detail == "Not Found":
-            path = request.url.path
-            if request.method in ("GET", "HEAD") and path.endswith("/") and path != "/":
-                target = path.rstrip("/") or "/"
-                query = request.url.query
-                return RedirectResponse(target + (f"?{query}" if query else ""), status_code=301)
+            path = request.url.path  # a GET or HEAD with a trailing slash is redirected (app.TrailingSlash)
             if not path.startswith("/api/") and path != "/api":
                 built = ui.serve(ui.root_of(request.app.state.settings.ui_dir), path) \
                     if request.method in ("GET", "HEAD") else None

@@ -27,6 +27,8 @@ CLI = textwrap.dedent('''\
         print("WARNING something", file=sys.stderr)
         print("RuntimeError: No successful experiment runs to compare", file=sys.stderr)
         sys.exit(1)
+    if "empty" in options["--model"]:
+        sys.exit(0)  # finished, but wrote no ranking
     root = pathlib.Path(options["--save-dir"], options["--model"].replace("/", "_"))
     header = "tokens/s/gpu,tokens/s,ttft,concurrency,bs,isl,osl,tp,pp,replicas,(p)parallel,(d)parallel,(p)workers,(d)workers"
     rows = {"agg": "310.5,2484.0,120.5,64 (16x4),32,4000,500,2,1,4,,,,",
@@ -63,6 +65,8 @@ async def test_analysis_with_the_cli(cli):
             "optimizeFor": "latency", "maxLatencyMs": 500})).json()
         too_big = (await api.post("/api/aiconfigurator/analyze", json={
             "modelId": "acme/huge-model", "gpuType": "H100", "gpuCount": 1})).json()
+        empty = (await api.post("/api/aiconfigurator/analyze", json={
+            "modelId": "acme/empty-model", "gpuType": "H100", "gpuCount": 1})).json()
     assert status == {"available": True, "version": "0.4.0"}
     assert throughput["success"] is True and throughput["mode"] == "disaggregated"
     assert throughput["backend"] == "vllm" and throughput["supportedBackends"] == ["vllm", "sglang", "trtllm"]
@@ -75,6 +79,10 @@ async def test_analysis_with_the_cli(cli):
     assert latency["backend"] == "trtllm"
     assert latency["warnings"] == ["Using TRTLLM backend (vLLM not available for NVIDIA-A100-SXM4-80GB)"]
     assert too_big["success"] is False and too_big["error"].startswith("The model is too large")
+    assert too_big["mode"] == "aggregated" and too_big["replicas"] == 1
+    assert too_big["config"]["tensorParallelDegree"] == 1
+    assert empty["success"] is False and empty["error"] == "AI Configurator produced no configuration"
+    assert empty["mode"] == "aggregated" and empty["replicas"] == 1 and empty["config"]["maxBatchSize"] == 256
     assert not any(cli.iterdir())  # every run's folder is removed
 
 
@@ -91,10 +99,15 @@ async def test_without_the_cli_and_in_a_pod(tmp_path, monkeypatch):
                                      json={"gpuProduct": "NVIDIA-A100-SXM4-80GB"})).json()
         missing = await api.post("/api/aiconfigurator/normalize-gpu", json={})
     assert status == {"available": False, "error": "AI Configurator CLI not found"}
-    assert fallback == {"success": True, "mode": "aggregated", "replicas": 1, "config": {
-        "tensorParallelDegree": 8, "maxBatchSize": 256, "gpuMemoryUtilization": 0.9, "maxModelLen": 4096},
-        "warnings": ["AI Configurator not available, using default configuration"]}
-    assert bad_id["success"] is False and bad_id["error"].startswith("Invalid model ID format")
+    # Not a green "optimal configuration": a failure, with the default configuration to fall back on.
+    assert fallback == {"success": False, "error": "AI Configurator CLI not found", "mode": "aggregated",
+                        "replicas": 1, "config": {"tensorParallelDegree": 8, "maxBatchSize": 256,
+                                                  "gpuMemoryUtilization": 0.9, "maxModelLen": 4096},
+                        "warnings": ["AI Configurator not available, using default configuration"]}
+    assert bad_id == {"success": False, "error": "Invalid model ID format. Expected format: org/model-name or "
+                                                 "model-name", "mode": "aggregated", "replicas": 1,
+                      "config": {"tensorParallelDegree": 1, "maxBatchSize": 256, "gpuMemoryUtilization": 0.9,
+                                 "maxModelLen": 4096}}
     assert invalid.status_code == 400 and invalid.json()["error"]["message"] == "Invalid request"
     assert any(e.startswith("modelId") for e in invalid.json()["error"]["errors"])
     assert normalized == {"gpuProduct": "NVIDIA-A100-SXM4-80GB", "normalized": "A100-80GB"}

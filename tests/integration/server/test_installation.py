@@ -13,8 +13,10 @@ import yaml
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
 from airunway.kube.resources import CRDS, NAMESPACES, PODS
+from airunway.policy.gateway import DEFAULT_EPP_IMAGE
 from airunway.sandbox.cluster import GPU_MEMORY_MIB, GPU_PRODUCT, REGION
 from airunway.server.app import Settings
+from airunway.versions import GAIE_CRDS, GATEWAY_API_CRDS
 
 from charts import CHART, CRD_NAME, provider_config
 from support import DEPLOY, DashboardAPI, kget, until
@@ -212,6 +214,40 @@ async def test_runtime_status_follows_the_registeredprovider_config(sandbox):
     assert second["message"] == (
         f"RayService CRD found, but no ready KubeRay operator pods were detected in {namespace}")
     assert (second["defaultNamespace"], second["preference"], second["modelStorage"]) == (namespace, 40, True)
+
+
+async def test_runtime_status_is_also_under_installation(sandbox):
+    """Upstream answers ``/api/installation/runtimes/status`` as well, with the same body."""
+    provider = f"both-{uuid.uuid4().hex[:6]}"
+    async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, {
+            "apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig", "metadata": {"name": provider},
+            "spec": {"capabilities": {"engines": [{"name": "vllm", "requiresCRD": False}]}}})
+        try:
+            plain = await api.get("/api/runtimes/status")
+            installation = await api.get("/api/installation/runtimes/status")
+        finally:
+            await kube.delete(INFERENCE_PROVIDER_CONFIGS, provider, ignore_not_found=True)
+    assert plain.status_code == installation.status_code == 200
+    assert installation.json() == plain.json()
+    assert provider in [r["id"] for r in plain.json()["runtimes"]]
+
+
+async def test_gateway_status_names_the_pinned_versions_the_cluster_has(sandbox):
+    """The sandbox installs the pinned Gateway API and Inference Extension CRDs: the status reads their versions off
+    the CRDs, and its pinned version, install commands and the endpoint picker image name the same releases."""
+    async with DashboardAPI(sandbox, _settings(sandbox)) as api:
+        status = (await api.get("/api/installation/gateway/status")).json()
+    assert status["gatewayApiInstalled"] and status["inferenceExtInstalled"]
+    gateway_api, extension = status["gatewayApiVersion"], status["inferenceExtVersion"]
+    assert (gateway_api, extension) == (GATEWAY_API_CRDS.version, GAIE_CRDS.version)
+    assert status["pinnedVersion"] == extension
+    assert status["installCommands"] == [
+        "kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+        f"{gateway_api}/standard-install.yaml",
+        "kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/"
+        f"download/{extension}/manifests.yaml"]
+    assert DEFAULT_EPP_IMAGE.endswith(f"/epp:{extension}")
 
 
 def _gpu_nodes(sandbox) -> list[dict]:

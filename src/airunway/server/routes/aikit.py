@@ -58,7 +58,7 @@ async def preview(body: BuildRequest) -> dict:
     if ref is None:
         raise ApiProblem(400, "Unable to determine image reference for this configuration")
     return {"imageRef": ref, "wasPremade": body.modelSource == "premade",
-            "requiresBuild": body.modelSource == "huggingface", "registryUrl": aikit.PULL_REGISTRY}
+            "requiresBuild": body.modelSource == "huggingface", "registryUrl": aikit.PUSH_REGISTRY}
 
 
 @router.post("/build")

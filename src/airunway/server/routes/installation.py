@@ -1,4 +1,5 @@
-"""``/api/installation`` (Helm, provider runtimes, the GPU Operator, GPU capacity) and ``/api/runtimes/status``.
+"""``/api/installation`` (Helm, provider runtimes, the GPU Operator, GPU capacity) and ``/api/runtimes/status`` (also
+answered at ``/api/installation/runtimes/status``, as upstream).
 
 Installs answer when they are done, as upstream; while one runs, ``…/progress`` tells the steps finished so far and
 the one running now.
@@ -133,6 +134,7 @@ async def remove_provider_config(provider_id: str, run: Installer = Depends(inst
 
 
 @runtimes.get("/status")
+@router.get("/runtimes/status")
 async def runtimes_status(client: Client = Depends(acting)):
     try:
         return {"runtimes": await service.runtimes_status(client)}
