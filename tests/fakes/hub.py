@@ -37,12 +37,16 @@ MODELS = [
     model("acme/qwen-8b-classifier", pipeline="text-classification", architectures=["Qwen2ForSequenceClassification"]),
     model("acme/qwen-8b-exotic", architectures=["ExoticForCausalLM"], params=8_000_000_000),
     model("google/gemma-3-4b-it", pipeline="image-text-to-text", architectures=["Gemma3ForConditionalGeneration"],
-          params=4_300_079_472, gated="manual"),
+          params=4_300_079_472, gated="manual"),    # Larger than one 4×80 GB node: the deploy form's multi-node, capacity and "does not fit" paths.
+    model("acme/giant-405b", architectures=["LlamaForCausalLM"], params=405_853_388_800),
 ]
 FILES = {"Qwen/Qwen3-8B-GGUF": ["README.md", "Qwen3-8B-Q8_0.gguf", "Qwen3-8B-Q4_K_M.gguf", "params.json"]}
 CONFIGS = {"Qwen/Qwen3-8B": {"architectures": ["Qwen3ForCausalLM"], "num_hidden_layers": 36, "num_attention_heads": 32,
                              "num_key_value_heads": 8, "head_dim": 128, "hidden_size": 4096,
-                             "max_position_embeddings": 40960, "torch_dtype": "bfloat16"}}
+                             "max_position_embeddings": 40960, "torch_dtype": "bfloat16"},
+           "acme/giant-405b": {"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 126, "num_attention_heads": 128,
+                               "num_key_value_heads": 8, "head_dim": 128, "hidden_size": 16384,
+                               "max_position_embeddings": 131072, "torch_dtype": "bfloat16"}}
 USER = {"type": "user", "id": "6123", "name": "sandbox-user", "fullname": "Sandbox User", "email": "user@example.org",
         "avatarUrl": "/avatars/sandbox.svg", "auth": {"type": "access_token", "accessToken": {"role": "read"}}}
 

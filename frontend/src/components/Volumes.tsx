@@ -8,11 +8,12 @@ export interface VolumeForm {
 }
 
 export const MAX_VOLUMES = 8;
-const DEFAULT_PATHS = { modelCache: "/model-cache", compilationCache: "/compilation-cache", custom: "" };
-const PURPOSES = { modelCache: "Model Cache", compilationCache: "Compilation Cache", custom: "Custom" };
+export const DEFAULT_PATHS = { modelCache: "/model-cache", compilationCache: "/compilation-cache", custom: "" };
+export const PURPOSES = { modelCache: "Model Cache", compilationCache: "Compilation Cache", custom: "Custom" };
 const SYSTEM_PATHS = ["/dev", "/proc", "/sys", "/etc", "/var/run"];
 const ACCESS = [["ReadWriteOnce", "Single node read/write"], ["ReadWriteMany", "Multi-node read/write"],
   ["ReadOnlyMany", "Multi-node read only"], ["ReadWriteOncePod", "Single pod read/write"]];
+export const ACCESS_LABELS: Record<string, string> = Object.fromEntries(ACCESS);
 
 export function newVolume(existing: VolumeForm[]): VolumeForm {
   let n = 1;
