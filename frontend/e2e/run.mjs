@@ -127,6 +127,41 @@ await step("model larger than a node: fit, GPU choices, capacity and multi-node"
   await check("03c-deploy-larger-than-a-node");
 });
 
+await step("AI Configurator tunes the Dynamo form", async () => {
+  await page.goto(`${BASE}/deploy/${encodeURIComponent("Qwen/Qwen3-8B")}`);
+  await page.getByRole("radio", { name: /^Dynamo/ }).click();
+  const panel = page.getByRole("region", { name: /AI Configurator/ });
+  await panel.getByRole("radio", { name: /Latency/ }).check();
+  await panel.getByText(/Click Optimize to analyze your model \(Qwen\/Qwen3-8B\) with 8 available GPUs/).waitFor();
+  await panel.getByRole("button", { name: "Optimize" }).click();
+  await panel.getByText("Optimal configuration found for Qwen/Qwen3-8B").waitFor({ timeout: 60000 });
+  for (const [label, value] of [["Tensor Parallelism", "2 GPUs"], ["Max Context", "4,500 tokens"], ["Batch Size", "32"], ["Latency P50", "121 ms"]]) {
+    await panel.locator(".tile", { has: page.getByText(label, { exact: true }) }).filter({ hasText: value }).waitFor();
+  }
+  await check("03d-deploy-ai-configurator");
+  await panel.getByRole("button", { name: "Apply Configuration" }).click();
+  await text("AI Configurator recommendations applied. TP=2, Context=4500, Engine=TRTLLM");
+  if ((await page.getByLabel("GPUs per Replica").inputValue()) !== "2") throw new Error("tensor parallelism not applied");
+  if ((await page.getByLabel("Worker Replicas").inputValue()) !== "4") throw new Error("replicas not applied");
+  await page.getByText("Optimized", { exact: true }).waitFor();
+  if (!(await page.getByRole("radio", { name: "TensorRT-LLM" }).isChecked())) throw new Error("the engine is not TensorRT-LLM");
+  if (!(await page.getByLabel("Engine arguments").inputValue()).includes("max-num-seqs=64")) throw new Error("the tuned arguments are missing");
+});
+
+await step("KAITO premade model on CPU or GPU", async () => {
+  await page.goto(`${BASE}/deploy/${encodeURIComponent("kaito/llama3.2-1b")}`);
+  await page.getByRole("radio", { name: /^KAITO/ }).click();
+  if ((await page.getByLabel("Premade Model").inputValue()) !== "llama3.2:1b") throw new Error("the premade model is not matched");
+  await page.getByRole("radiogroup", { name: "Compute Type" }).getByRole("radio", { name: "GPU" }).check();
+  await page.getByLabel("GPUs per Replica").waitFor();
+  await page.getByRole("radiogroup", { name: "Compute Type" }).getByRole("radio", { name: "CPU" }).check();
+  await page.getByLabel("Premade Model").selectOption("llama3.2:3b");
+  if (!(await page.getByLabel("Deployment Name").inputValue()).startsWith("llama3-2-3b-")) throw new Error("the deployment is not renamed");
+  await page.locator("summary", { hasText: "Manifest Preview" }).click();
+  await page.locator("pre").filter({ hasText: /id: kaito\/llama3.2-3b/ }).waitFor();
+  await check("03e-deploy-kaito-premade");
+});
+
 await step("invalid deploy form sends nothing", async () => {
   await page.goto(`${BASE}/deploy/${encodeURIComponent(MODEL)}`);
   await page.getByRole("heading", { name: "Deploy Model" }).waitFor();
@@ -288,6 +323,20 @@ for (const [tab, shot, expect] of [["", "08-settings-general", "Cluster Status"]
     await check(shot);
   });
 }
+
+await step("HuggingFace sign-in through the Hub", async () => {
+  await page.goto(`${BASE}/settings?tab=integrations`);
+  await page.getByRole("button", { name: /Sign in with Hugging Face/ }).click();
+  await page.waitForURL("**/oauth/callback/huggingface?**", { timeout: 15000 });
+  await text("Connected Successfully", { timeout: 20000 });
+  await page.waitForURL("**/settings**", { timeout: 15000 });
+  const hf = page.getByRole("region", { name: "HuggingFace Token" });
+  await hf.getByText("Sandbox User").waitFor({ timeout: 15000 });
+  await hf.getByText("@sandbox-user").waitFor();
+  await check("10b-settings-huggingface-connected");
+  await hf.getByRole("button", { name: "Disconnect HuggingFace" }).click();
+  await hf.getByRole("button", { name: /Sign in with Hugging Face/ }).waitFor({ timeout: 15000 });
+});
 
 await step("unknown deployment", async () => {
   await page.goto(`${BASE}/deployments/nothing-here?namespace=${NAMESPACE}`);

@@ -13,7 +13,7 @@ import json
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 
 def model(model_id: str, *, pipeline="text-generation", library="transformers", architectures=None, params=None,
@@ -96,6 +96,14 @@ class Hub:
                         self._send(404, {"error": "Repository not found"})
                     else:
                         self._send(200, {"id": repo, "siblings": [{"rfilename": f} for f in FILES[repo]]})
+                elif path == "/oauth/authorize":
+                    # The consent page, agreed at once: back to the app with a code bound to the challenge.
+                    code, state = hub.authorize(self.path)
+                    redirect = query["redirect_uri"][0]
+                    self.send_response(302)
+                    self.send_header("Location", f"{redirect}?{urlencode({'code': code, 'state': state})}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif path.endswith("/resolve/main/config.json"):
                     repo = path.removeprefix("/").removesuffix("/resolve/main/config.json")
                     self._send(200, CONFIGS[repo]) if repo in CONFIGS else self._send(404, {"error": "Entry not found"})

@@ -4,9 +4,8 @@ import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
 import { LineChart } from "../components/LineChart";
 import { ManifestView, Resource } from "../components/Manifest";
 import { CopyButton, ErrorBox, Loading, Spinner } from "../components/ui";
-import { ACCESS_LABELS, DEFAULT_PATHS, PURPOSES } from "../components/Volumes";
 import { api, authToken, qs } from "../lib/api";
-import { ENGINE_NAMES, PROVIDER_NAMES, relativeTime } from "../lib/format";
+import { ACCESS_LABELS, DEFAULT_PATHS, ENGINE_NAMES, PROVIDER_NAMES, PURPOSES, relativeTime } from "../lib/format";
 import { useAutoscaler, useDeployment } from "../lib/queries";
 import type { Deployment, Metric, MetricsAnswer, Pod } from "../lib/types";
 import { DeleteDialog, PHASE_DOT, replicasText } from "./Deployments";
@@ -346,14 +345,14 @@ function StorageVolumes({ d }: { d: Deployment }) {
           const created = !!v.size && !v.claimName;
           return (
             <li key={v.name} className="tile stack" style={{ gap: 4 }} aria-label={`Volume ${v.name}`}>
-              <span className="row"><strong className="mono">{v.name}</strong>
+              <div className="row"><strong className="mono">{v.name}</strong>
                 <span className="badge">{PURPOSES[v.purpose ?? "custom"]}</span>
                 {v.readOnly && <span className="badge amber">Read Only</span>}
-                {v.accessMode && <span className="badge">{ACCESS_LABELS[v.accessMode] ?? v.accessMode}</span>}</span>
-              <span className="small">Path: <span className="mono">{path || "—"}</span></span>
-              <span className="small muted">{created
+                {v.accessMode && <span className="badge">{ACCESS_LABELS[v.accessMode] ?? v.accessMode}</span>}</div>
+              <div className="small">Path: <span className="mono">{path || "—"}</span></div>
+              <div className="small muted">{created
                 ? `New disk · ${v.size}${v.storageClassName ? ` · ${v.storageClassName}` : " · default storage type"} · ${d.name}-${v.name}`
-                : `Existing disk · ${v.claimName ?? "—"}`}</span>
+                : `Existing disk · ${v.claimName ?? "—"}`}</div>
             </li>
           );
         })}

@@ -99,7 +99,7 @@ function RuntimePanel({ runtime, helmOk, connected }: { runtime: Runtime; helmOk
           {!helmOk && s.installable && <div className="alert amber"><strong>Helm CLI not available</strong>Install Helm next to the dashboard, or run the commands below by hand.</div>}
           {s.helmCommands.length > 0 && (
             <details><summary>Manual installation commands</summary>
-              <div className="stack" style={{ marginTop: 8 }}>{s.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
+              <div className="stack" style={{ marginTop: 8 }}>{s.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }} tabIndex={0}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
             </details>
           )}
           {s.installationSteps.length > 0 && (
@@ -258,7 +258,7 @@ function Integrations() {
               </button>
             )}
             <details><summary>Manual Installation</summary>
-              <div className="stack" style={{ marginTop: 8 }}>{gpu.data.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
+              <div className="stack" style={{ marginTop: 8 }}>{gpu.data.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }} tabIndex={0}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
             </details>
           </>
         )}
@@ -281,7 +281,7 @@ function Integrations() {
                 <summary>Manual Installation</summary>
                 <div className="stack" style={{ marginTop: 8 }} aria-label="Gateway CRD install commands">
                   <span className="muted small">Or apply the CRDs yourself with kubectl:</span>
-                  {g.installCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}
+                  {g.installCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }} tabIndex={0}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}
                 </div>
               </details>
             )}

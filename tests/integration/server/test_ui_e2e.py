@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fakes.aiconfigurator import install_cli
 from fakes.hub import Hub
 from fakes.standins import AzurePrices, RecipesSite, ServerMetrics, serve
 from support import DATA, ROOT, ControllerProcess, DashboardProcess, free_port
@@ -61,7 +62,10 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
                "AIRUNWAY_MODEL_URL": f"http://127.0.0.1:{sim_port}", "HF_ENDPOINT": hub.url,
                "AZURE_PRICING_URL": azure.url, "VLLM_RECIPES_BASE_URL": recipes.url,
                "HELM_PATH": str(sandbox.bin_dir / "helm"),
-               "KUBECTL_PATH": str(sandbox.bin_dir / "kubectl")}
+               "KUBECTL_PATH": str(sandbox.bin_dir / "kubectl"),
+               # The AI Configurator CLI stand-in on PATH; HuggingFace sign-in through the Hub stand-in's OAuth.
+               "PATH": f"{install_cli(tmp_path / 'bin')}:{os.environ['PATH']}", "HOME": str(tmp_path / "home"),
+               "HF_CLIENT_ID": "airunway-e2e"}
         processes.append(DashboardProcess(sandbox, tmp_path / "dashboard.log", env=env))
         base = processes[-1].start()
         processes.append(DashboardProcess(sandbox, tmp_path / "login.log", env={"AUTH_ENABLED": "true"}))
