@@ -293,7 +293,8 @@ function Integrations() {
         {hf.data?.configured ? (
           <>
             <div className="row">
-              {hf.data.user?.avatarUrl && <img src={hf.data.user.avatarUrl} alt="" width={32} height={32} style={{ borderRadius: "50%" }} />}
+              {hf.data.user?.avatarUrl && <img src={hf.data.user.avatarUrl} alt="" width={32} height={32} style={{ borderRadius: "50%" }}
+                onError={(e) => { e.currentTarget.style.display = "none"; }} />}
               <strong>{hf.data.user?.fullname ?? "HuggingFace Token"}</strong>{hf.data.user?.name && <span className="muted">@{hf.data.user.name}</span>}
               <span className="badge green">Connected</span>
             </div>
