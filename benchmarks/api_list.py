@@ -107,10 +107,12 @@ def measure(base: str, path: str, requests: int) -> tuple[list[float], int]:
     return times, size
 
 
-async def throughput(base: str, path: str, clients: int, seconds: float) -> tuple[float, list[float]]:
+async def throughput(base: str, path: str, clients: int, seconds: float,
+                     headers: dict[str, str] | None = None) -> tuple[float, list[float]]:
     """Requests per second answered with ``clients`` connections each asking again as soon as it is answered."""
     times: list[float] = []
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=clients),
+                                 headers=headers) as http:
         deadline = time.perf_counter() + seconds
 
         async def client() -> None:

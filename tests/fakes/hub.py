@@ -13,7 +13,7 @@ import json
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 
 def model(model_id: str, *, pipeline="text-generation", library="transformers", architectures=None, params=None,
@@ -37,12 +37,16 @@ MODELS = [
     model("acme/qwen-8b-classifier", pipeline="text-classification", architectures=["Qwen2ForSequenceClassification"]),
     model("acme/qwen-8b-exotic", architectures=["ExoticForCausalLM"], params=8_000_000_000),
     model("google/gemma-3-4b-it", pipeline="image-text-to-text", architectures=["Gemma3ForConditionalGeneration"],
-          params=4_300_079_472, gated="manual"),
+          params=4_300_079_472, gated="manual"),    # Larger than one 4×80 GB node: the deploy form's multi-node, capacity and "does not fit" paths.
+    model("acme/giant-405b", architectures=["LlamaForCausalLM"], params=405_853_388_800),
 ]
 FILES = {"Qwen/Qwen3-8B-GGUF": ["README.md", "Qwen3-8B-Q8_0.gguf", "Qwen3-8B-Q4_K_M.gguf", "params.json"]}
 CONFIGS = {"Qwen/Qwen3-8B": {"architectures": ["Qwen3ForCausalLM"], "num_hidden_layers": 36, "num_attention_heads": 32,
                              "num_key_value_heads": 8, "head_dim": 128, "hidden_size": 4096,
-                             "max_position_embeddings": 40960, "torch_dtype": "bfloat16"}}
+                             "max_position_embeddings": 40960, "torch_dtype": "bfloat16"},
+           "acme/giant-405b": {"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 126, "num_attention_heads": 128,
+                               "num_key_value_heads": 8, "head_dim": 128, "hidden_size": 16384,
+                               "max_position_embeddings": 131072, "torch_dtype": "bfloat16"}}
 USER = {"type": "user", "id": "6123", "name": "sandbox-user", "fullname": "Sandbox User", "email": "user@example.org",
         "avatarUrl": "/avatars/sandbox.svg", "auth": {"type": "access_token", "accessToken": {"role": "read"}}}
 
@@ -92,6 +96,14 @@ class Hub:
                         self._send(404, {"error": "Repository not found"})
                     else:
                         self._send(200, {"id": repo, "siblings": [{"rfilename": f} for f in FILES[repo]]})
+                elif path == "/oauth/authorize":
+                    # The consent page, agreed at once: back to the app with a code bound to the challenge.
+                    code, state = hub.authorize(self.path)
+                    redirect = query["redirect_uri"][0]
+                    self.send_response(302)
+                    self.send_header("Location", f"{redirect}?{urlencode({'code': code, 'state': state})}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif path.endswith("/resolve/main/config.json"):
                     repo = path.removeprefix("/").removesuffix("/resolve/main/config.json")
                     self._send(200, CONFIGS[repo]) if repo in CONFIGS else self._send(404, {"error": "Entry not found"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -121,3 +122,57 @@ class RecipesSite(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+
+
+RAY_SERVE_METRICS = """# TYPE ray_serve_replica_processing_queries gauge
+ray_serve_replica_processing_queries{deployment="VLLMDeployment",replica="r1"} 2.0
+ray_serve_replica_processing_queries{deployment="VLLMDeployment",replica="r2"} 1.0
+# TYPE ray_serve_deployment_queued_queries gauge
+ray_serve_deployment_queued_queries{deployment="VLLMDeployment"} 4.0
+# TYPE ray_serve_deployment_processing_latency_ms histogram
+ray_serve_deployment_processing_latency_ms_sum{deployment="VLLMDeployment"} 5000.0
+ray_serve_deployment_processing_latency_ms_count{deployment="VLLMDeployment"} 20.0
+# TYPE ray_serve_deployment_request_counter_total counter
+ray_serve_deployment_request_counter_total{deployment="VLLMDeployment"} 20.0
+# TYPE ray_serve_deployment_error_counter_total counter
+ray_serve_deployment_error_counter_total{deployment="VLLMDeployment"} 3.0
+"""
+
+SGLANG_METRICS = """# TYPE sglang:num_running_reqs gauge
+sglang:num_running_reqs{model_name="m"} 5.0
+# TYPE sglang:num_queue_reqs gauge
+sglang:num_queue_reqs{model_name="m"} 7.0
+# TYPE sglang:token_usage gauge
+sglang:token_usage{model_name="m"} 0.25
+# TYPE sglang:time_to_first_token_seconds histogram
+sglang:time_to_first_token_seconds_sum{model_name="m"} 1.5
+sglang:time_to_first_token_seconds_count{model_name="m"} 10.0
+"""
+
+
+class ServerMetrics(BaseHTTPRequestHandler):
+    """Inference servers' ``/metrics`` by deployment name (``/<name>/metrics``): names starting ``e2e-ray`` export
+    Ray Serve's metrics, ``e2e-sglang`` SGLang's; any other name is forwarded to ``upstream`` (a simulator)."""
+
+    asked: list[str] = []
+    down = False
+    upstream = ""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).asked.append(self.path)
+        name = self.path.strip("/").split("/")[0]
+        if name.startswith("e2e-ray"):
+            body = RAY_SERVE_METRICS.encode()
+        elif name.startswith("e2e-sglang"):
+            body = SGLANG_METRICS.encode()
+        else:
+            with urllib.request.urlopen(self.upstream, timeout=5) as answer:
+                body = answer.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

@@ -17,7 +17,7 @@ import airunway
 ROOT = Path(airunway.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("airunway", "airunway.dicts", "airunway.versions"),
+    ("airunway", "airunway.dicts", "airunway.safeyaml", "airunway.versions"),
     ("airunway.kube",),
     ("airunway.api",),
     ("airunway.policy", "airunway.sandbox"),

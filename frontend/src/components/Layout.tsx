@@ -53,6 +53,20 @@ export function Connection() {
     : <span className="badge red" title={data?.error}><span className="dot red" /> Disconnected</span>;
 }
 
+// Navigation icons drawn inline (24×24 strokes), so the shell needs no icon font.
+const ICONS: Record<string, ReactNode> = {
+  "/": <><path d="M12 2 3 7l9 5 9-5-9-5z" /><path d="m3 12 9 5 9-5" /><path d="m3 17 9 5 9-5" /></>,
+  "/deployments": <><rect x="3" y="4" width="18" height="6" rx="1.5" /><rect x="3" y="14" width="18" height="6" rx="1.5" /><path d="M7 7h.01M7 17h.01" /></>,
+  "/settings": <><circle cx="12" cy="12" r="3" /><path d="M19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z" /></>,
+};
+
+export function Icon({ path }: { path: string }) {
+  return (
+    <svg className="icon" viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" strokeWidth="2"
+      strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" focusable="false">{ICONS[path]}</svg>
+  );
+}
+
 export function Layout({ children }: { children: ReactNode }) {
   const [open, setOpen] = useState(false);
   const [theme, toggle] = useTheme();
@@ -65,7 +79,7 @@ export function Layout({ children }: { children: ReactNode }) {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
   const nav = (to: string, label: string) => (
-    <NavLink to={to} end={to === "/"} className={({ isActive }) => (isActive ? "active" : undefined)}>{label}</NavLink>
+    <NavLink to={to} end={to === "/"} className={({ isActive }) => (isActive ? "active" : undefined)}><Icon path={to} />{label}</NavLink>
   );
   return (
     <div className={`shell${open ? " open" : ""}`}>
@@ -87,7 +101,8 @@ export function Layout({ children }: { children: ReactNode }) {
           <button className="btn ghost menu-button" aria-label="Toggle navigation menu" aria-expanded={open} onClick={() => setOpen((o) => !o)}>☰</button>
           <Crumbs />
           <span className="spacer" />
-          {cluster?.clusterName && <span className="badge mono" title="Cluster">{cluster.clusterName}</span>}
+          <span data-testid="header-connection"><Connection /></span>
+          {cluster?.clusterName && <span className="badge mono cluster-name" title={`Cluster ${cluster.clusterName}`} data-testid="cluster-name">{cluster.clusterName}</span>}
           <button className="btn ghost small" onClick={toggle} aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`}>
             {theme === "dark" ? "☀ Light" : "☾ Dark"}
           </button>

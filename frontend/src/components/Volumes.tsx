@@ -1,5 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { api, qs } from "../lib/api";
+import { ACCESS_LABELS, DEFAULT_PATHS, PURPOSES } from "../lib/format";
 import { Field } from "./ui";
 
 export interface VolumeForm {
@@ -8,11 +9,9 @@ export interface VolumeForm {
 }
 
 export const MAX_VOLUMES = 8;
-const DEFAULT_PATHS = { modelCache: "/model-cache", compilationCache: "/compilation-cache", custom: "" };
-const PURPOSES = { modelCache: "Model Cache", compilationCache: "Compilation Cache", custom: "Custom" };
+
 const SYSTEM_PATHS = ["/dev", "/proc", "/sys", "/etc", "/var/run"];
-const ACCESS = [["ReadWriteOnce", "Single node read/write"], ["ReadWriteMany", "Multi-node read/write"],
-  ["ReadOnlyMany", "Multi-node read only"], ["ReadWriteOncePod", "Single pod read/write"]];
+const ACCESS = Object.entries(ACCESS_LABELS);
 
 export function newVolume(existing: VolumeForm[]): VolumeForm {
   let n = 1;

@@ -45,3 +45,11 @@ export function estimatedMemoryGb(model: { estimatedGpuMemoryGb?: number; minGpu
   const p = paramsOf(model);
   return p ? Math.ceil((p * 2 * 1.2) / 2 ** 30) : undefined;
 }
+
+// Storage volumes: default mount paths, purposes and access modes as the form and the detail page name them.
+export const DEFAULT_PATHS = { modelCache: "/model-cache", compilationCache: "/compilation-cache", custom: "" };
+export const PURPOSES = { modelCache: "Model Cache", compilationCache: "Compilation Cache", custom: "Custom" };
+export const ACCESS_LABELS: Record<string, string> = {
+  ReadWriteOnce: "Single node read/write", ReadWriteMany: "Multi-node read/write",
+  ReadOnlyMany: "Multi-node read only", ReadWriteOncePod: "Single pod read/write",
+};

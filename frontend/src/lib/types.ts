@@ -69,7 +69,10 @@ export interface Deployment {
   gateway?: { endpoint?: string; modelName?: string };
   message?: string;
   pods?: Pod[];
-  storage?: { volumes?: { name: string; mountPath?: string; purpose?: string; size?: string; claimName?: string }[] };
+  storage?: { volumes?: {
+    name: string; mountPath?: string; purpose?: "modelCache" | "compilationCache" | "custom"; size?: string; claimName?: string;
+    readOnly?: boolean; accessMode?: string; storageClassName?: string;
+  }[] };
 }
 
 export interface Pod {

@@ -1,6 +1,8 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { FormEvent, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
+import { AiConfigResult, AiConfiguratorPanel } from "../components/AiConfigurator";
+import { CapacityWarning } from "../components/CapacityWarning";
 import { GpuFit, Throughput } from "../components/GpuFit";
 import { ManifestView, Resource } from "../components/Manifest";
 import { Field, Loading, Switch, toast } from "../components/ui";
@@ -46,18 +48,26 @@ function hfToModel(m: HfModel): Model {
   };
 }
 
-function recommendedGpus(model: Model, capacity?: Capacity): { gpus: number; reason: string } {
+/** GPUs per replica for the model's memory; past one node's GPUs, how many nodes of `max` GPUs one replica spans. */
+export function recommendedGpus(model: Model, capacity?: Capacity): { gpus: number; reason: string; nodes: number } {
   const params = paramsOf(model);
   const memory = estimatedMemoryGb(model);
   const perGpu = capacity?.totalMemoryGb;
   const max = capacity?.maxNodeGpuCapacity || 8;
   if (memory && perGpu) {
-    const gpus = Math.min(Math.max(1, Math.ceil(memory / perGpu)), max);
-    return { gpus, reason: `~${memory}GB needed${params ? ` (${(params / 1e9).toFixed(1)}B params)` : ""}` };
+    const needed = Math.max(1, Math.ceil(memory / perGpu));
+    const nodes = Math.ceil(needed / max);
+    return { gpus: Math.min(needed, max), nodes, reason: `~${memory}GB needed${params ? ` (${(params / 1e9).toFixed(1)}B params)` : ""}` };
   }
-  if (!params) return { gpus: 1, reason: "Model size unknown - using 1 GPU" };
+  if (!params) return { gpus: 1, nodes: 1, reason: "Model size unknown - using 1 GPU" };
   const b = params / 1e9;
-  return { gpus: b < 3 ? 1 : b < 13 ? 2 : b < 70 ? 4 : 8, reason: b < 3 ? `small model (${b.toFixed(1)}B params)` : `${b.toFixed(1)}B params` };
+  return { gpus: Math.min(b < 3 ? 1 : b < 13 ? 2 : b < 70 ? 4 : 8, max), nodes: 1, reason: b < 3 ? `small model (${b.toFixed(1)}B params)` : `${b.toFixed(1)}B params` };
+}
+
+/** Other sensible GPU counts: the powers of two up to 8 that divide a node's GPUs, the two nearest the recommendation. */
+export function gpuAlternatives(recommended: number, maxPerNode: number): number[] {
+  return [1, 2, 4, 8].filter((n) => n !== recommended && n <= maxPerNode && maxPerNode % n === 0)
+    .sort((a, b) => Math.abs(a - recommended) - Math.abs(b - recommended) || a - b).slice(0, 2).sort((a, b) => a - b);
 }
 
 function useModel(id: string, fromHf: boolean) {
@@ -81,6 +91,9 @@ interface Form {
   trustRemoteCode: boolean; contextLength: string; engineArgs: string; hfTokenSecret: string;
   computeType: "cpu" | "gpu"; ggufFile: string; volumes: VolumeForm[];
   weights: "default" | "fp8"; kvCache: "default" | "fp8"; ggufRunMode: "direct" | "build"; memory: string;
+  gatewayEnabled?: boolean; // sent only once the switch is touched
+  premadeModel: string; // KAITO premade (AIKit) image id, e.g. llama3.2:1b
+  nodeCount: number; // nodes one replica spans (Dynamo multi-node)
 }
 const MEMORY_RE = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/;
 
@@ -139,13 +152,14 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     image: "nightly", customImage: "", enforceEager: true, enablePrefixCaching: true, trustRemoteCode: false,
     contextLength: "", engineArgs: "", hfTokenSecret: "", computeType: model.minGpus === 0 ? "cpu" : "gpu",
     ggufFile: "", volumes: [], weights: "default", kvCache: "default",
-    ggufRunMode: "direct", memory: "",
+    ggufRunMode: "direct", memory: "", nodeCount: 1, premadeModel: "",
   }));
   const [touched, setTouched] = useState(false);
   const [status, setStatus] = useState<"idle" | "submitting" | "done">("idle");
   const [showManifest, setShowManifest] = useState(false);
   const [recipe, setRecipe] = useState<RecipeResult | null>(null);
   const [applying, setApplying] = useState(false);
+  const [tuned, setTuned] = useState<AiConfigResult | null>(null);
   const gpusSet = useRef(false);
   const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
 
@@ -163,12 +177,33 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   const cpuOnly = isKaito && engine === "llamacpp" && form.computeType === "cpu";
 
   useEffect(() => {
-    if (!gpusSet.current) set("gpus", rec.gpus);
-  }, [rec.gpus]);
+    if (!gpusSet.current) setForm((f) => ({ ...f, gpus: rec.gpus, nodeCount: rec.nodes }));
+  }, [rec.gpus, rec.nodes]);
+  const gateway = useQuery({
+    queryKey: ["gateway-status"],
+    queryFn: () => api.get<{ available: boolean; endpoint?: string }>("/gateway/status"),
+    staleTime: 30_000,
+    retry: false,
+  });
+  const gatewayAvailable = !!gateway.data?.available;
+  const multiNodeable = form.runtime === "dynamo" && form.mode === "aggregated" && engine === "vllm";
+  const nodeCount = multiNodeable ? Math.max(1, form.nodeCount) : 1;
   useEffect(() => {
     if (hf?.configured) setForm((f) => (f.hfTokenSecret ? f : { ...f, hfTokenSecret: "hf-token-secret" }));
   }, [hf?.configured]);
 
+  const aikit = useQuery({
+    queryKey: ["aikit-models"],
+    queryFn: () => api.get<{ models: { id: string; name: string; size?: string; description?: string; computeType?: string }[] }>("/aikit/models"),
+    enabled: isKaito && premade,
+    staleTime: 300_000,
+  });
+  useEffect(() => {
+    // kaito/llama3.2-1b is the AIKit image llama3.2:1b
+    const wanted = model.id.slice(6).replace(/-(?=[^-]*$)/, ":");
+    const found = aikit.data?.models.find((m) => m.id === wanted);
+    if (found && !form.premadeModel) set("premadeModel", found.id);
+  }, [aikit.data]);
   const ggufFiles = useQuery({
     queryKey: ["gguf", model.id],
     queryFn: () => api.get<{ files: string[] }>(`/models/${model.id}/gguf-files`, { hf: true }),
@@ -189,6 +224,8 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
   });
   const fp8Blocked = fp8Wanted && speed.data?.fp8Supported === false;
   const fp8Engine = engine === "vllm" || engine === "sglang";
+  const noFit = !!speed.data?.doesNotFit && !speed.data.lowConfidence;
+  const alternatives = gpuAlternatives(rec.gpus, capacity?.maxNodeGpuCapacity || 8);
   const errors: Partial<Record<string, string>> = {};
   if (!NAME_RE.test(form.name) || form.name.length > 63) errors.name = NAME_RULE;
   if (!NAME_RE.test(namespace)) errors.namespace = "Namespace is required: lowercase letters, numbers, and hyphens";
@@ -198,10 +235,12 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     errors.contextLength = "Context length must be a whole number of tokens";
   }
   if (gguf && !form.ggufFile.endsWith(".gguf")) errors.ggufFile = "Select a GGUF file";
+  if (isKaito && premade && !form.premadeModel) errors.premadeModel = "Select a premade model";
   if (form.memory.trim() && !MEMORY_RE.test(form.memory.trim())) errors.memory = "Memory must be a quantity such as 32Gi";
   for (const [key, value, max] of [["replicas", form.replicas, 10], ["gpus", form.gpus, capacity?.maxNodeGpuCapacity || 8]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > max) errors[key] = `Enter a whole number from 1 to ${max}`;
   }
+  if (multiNodeable && (!Number.isInteger(form.nodeCount) || form.nodeCount < 1 || form.nodeCount > 16)) errors.nodeCount = "Nodes per replica: enter a whole number from 1 to 16";
   const storage = !!runtime?.modelStorage;
   const volumeProblems = storage ? volumeErrors(form.volumes) : {};
   Object.values(volumeProblems).forEach((fields) => Object.entries(fields).forEach(([k, m]) => { errors[`volume-${k}-${m}`] = m; }));
@@ -230,18 +269,28 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     if (Object.keys(engineArgs).length) body.engineArgs = engineArgs;
     if (isVllm) Object.assign(body, { modelSource: "vllm", imageRef: image });
     if (storage && form.volumes.length) body.storage = { volumes: volumesBody(form.volumes) };
+    if (gatewayAvailable && form.gatewayEnabled !== undefined) body.gatewayEnabled = form.gatewayEnabled;
+    if (nodeCount > 1 && form.mode === "aggregated") {
+      body.providerOverrides = { spec: { services: { VllmWorker: { multinode: { nodeCount } } } } };
+      engineArgs["tensor-parallel-size"] = String(form.gpus);
+      engineArgs["pipeline-parallel-size"] = String(nodeCount);
+      body.engineArgs = engineArgs;
+    }
     if (isVllm && recipe) {
       if (recipe.engineExtraArgs.length) body.engineExtraArgs = recipe.engineExtraArgs;
       if (Object.keys(recipe.env).length) body.env = recipe.env;
       body.recipeProvenance = recipe.recipeProvenance;
     }
     if (isKaito) {
-      if (premade) Object.assign(body, { modelSource: "premade", premadeModel: model.id.slice(6).replace(/-(?=[^-]*$)/, ":"), computeType: form.computeType });
+      if (premade) {
+        Object.assign(body, { modelSource: "premade", premadeModel: form.premadeModel, computeType: form.computeType });
+        if (form.premadeModel) body.modelId = `kaito/${form.premadeModel.replace(":", "-")}`;
+      }
       else if (gguf) Object.assign(body, { modelSource: "huggingface", ggufFile: form.ggufFile, ggufRunMode: form.ggufRunMode, computeType: form.computeType });
       else Object.assign(body, { modelSource: "vllm", computeType: "gpu" });
     }
     return body;
-  }, [form, namespace, engine, image, args.error, JSON.stringify(args.args), recipe, fp8Blocked]);
+  }, [form, namespace, engine, image, args.error, JSON.stringify(args.args), recipe, fp8Blocked, gatewayAvailable, nodeCount]);
 
   const recipes = useQuery({
     queryKey: ["vllm-recipes"],
@@ -251,6 +300,27 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     retry: false,
   });
   const hasRecipe = !!recipes.data?.recipes.some((r) => (r.hf_id ?? r.id) === model.id);
+  function applyTuning(r: AiConfigResult) {
+    const tp = Math.max(1, r.config.tensorParallelDegree);
+    const pp = Math.max(1, r.config.pipelineParallelDegree ?? 1);
+    const backend = r.backend && engines.includes(r.backend) ? r.backend : undefined;
+    const tunedArgs: Record<string, string> = { "max-num-batched-tokens": String(r.config.maxBatchSize),
+      "gpu-memory-utilization": String(r.config.gpuMemoryUtilization) };
+    if (r.config.maxNumSeqs) tunedArgs["max-num-seqs"] = String(r.config.maxNumSeqs);
+    gpusSet.current = true;
+    setTuned(r);
+    setForm((f) => ({
+      ...f, mode: r.mode, replicas: r.replicas, gpus: tp, nodeCount: pp, contextLength: String(r.config.maxModelLen),
+      ...(backend ? { engine: backend } : {}),
+      ...(r.mode === "disaggregated" ? {
+        prefillReplicas: r.prefillReplicas ?? 1, prefillGpus: r.config.prefillTensorParallel ?? tp,
+        decodeReplicas: r.decodeReplicas ?? 1, decodeGpus: r.config.decodeTensorParallel ?? tp,
+      } : {}),
+      engineArgs: Object.entries({ ...parseArgs(f.engineArgs).args, ...tunedArgs }).map(([k, v]) => (v === "" ? k : `${k}=${v}`)).join("\n"),
+    }));
+    toast("Configuration Applied", `AI Configurator recommendations applied. TP=${tp}${pp > 1 ? `, PP=${pp}` : ""}, Context=${r.config.maxModelLen}${backend ? `, Engine=${backend.toUpperCase()}` : ""}`, "success");
+  }
+
   async function applyRecipe() {
     if (form.image === "custom" && !form.customImage.trim()) {
       setTouched(true);
@@ -293,12 +363,12 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
     retry: false,
   });
   const total = form.mode === "disaggregated" ? form.prefillReplicas * form.prefillGpus + form.decodeReplicas * form.decodeGpus
-    : cpuOnly ? 0 : form.replicas * form.gpus;
+    : cpuOnly ? 0 : form.replicas * form.gpus * nodeCount;
   const largest = form.mode === "disaggregated" ? Math.max(form.prefillGpus, form.decodeGpus) : form.gpus;
   const costs = useQuery({
-    queryKey: ["costs", largest, form.replicas, cpuOnly],
+    queryKey: ["costs", largest, form.replicas, cpuOnly, nodeCount],
     queryFn: () => api.get<{ nodePoolCosts: { poolName: string; gpuModel: string; realtimePricing?: { hourlyPrice: number; monthlyPrice: number; instanceType: string; region?: string } }[]; pricingSource: string }>(
-      `/costs/node-pools${qs({ gpuCount: largest, replicas: form.mode === "disaggregated" ? form.prefillReplicas + form.decodeReplicas : form.replicas, computeType: cpuOnly ? "cpu" : "gpu" })}`),
+      `/costs/node-pools${qs({ gpuCount: largest, replicas: form.mode === "disaggregated" ? form.prefillReplicas + form.decodeReplicas : form.replicas * nodeCount, computeType: cpuOnly ? "cpu" : "gpu" })}`),
     staleTime: 60_000,
   });
 
@@ -455,6 +525,11 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
         )}
       </section>
 
+      {form.runtime === "dynamo" && (
+        <AiConfiguratorPanel modelId={model.id} gpuCount={capacity?.availableGpus || 1}
+          gpuType={`A100-${capacity?.totalMemoryGb ?? 80}GB`} onApply={applyTuning} />
+      )}
+
       <section className="card stack" aria-labelledby="basic">
         <h2 id="basic">Basic Configuration</h2>
         <div className="form-grid">
@@ -469,6 +544,14 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
             <input id="hf-secret" value={form.hfTokenSecret} placeholder="hf-token-secret" onChange={(e) => set("hfTokenSecret", e.target.value)} />
           </Field>
         </div>
+        {gatewayAvailable && (
+          <div className="stack" style={{ gap: 4 }}>
+            <Switch label="Gateway routing" checked={form.gatewayEnabled ?? true} onChange={(v) => set("gatewayEnabled", v)} />
+            <span className="muted small" style={{ display: "block" }}>{form.gatewayEnabled ?? true
+              ? `Route requests for this model through the cluster's inference Gateway${gateway.data?.endpoint ? ` (${gateway.data.endpoint})` : ""}.`
+              : "This model will not be routed through the Gateway; reach it through its Service."}</span>
+          </div>
+        )}
       </section>
 
       {!isVllm && engines.length > 0 && !(isKaito && engine === "llamacpp") && (
@@ -486,13 +569,25 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
         </fieldset>
       )}
 
-      {gguf && (
+      {(gguf || (isKaito && premade)) && (
         <fieldset className="stack">
           <legend>KAITO Model Configuration</legend>
           <div className="radio-row" role="radiogroup" aria-label="Compute Type">
             {(["cpu", "gpu"] as const).map((c) => <label key={c}><input type="radio" name="compute" checked={form.computeType === c} onChange={() => set("computeType", c)} /> {c.toUpperCase()}</label>)}
           </div>
-          <div className="radio-row" role="radiogroup" aria-label="Run Mode">
+          <span className="muted small">{form.computeType === "cpu" ? "Runs on CPU nodes with llama.cpp: no GPU needed, slower answers." : "Runs llama.cpp on a GPU node: faster answers, uses the GPUs below."}</span>
+          {premade && (
+            <Field label="Premade Model" htmlFor="premade" error={err("premadeModel")} hint="Ready-made KAITO (AIKit) images: nothing to download or build">
+              {aikit.isLoading ? <span className="muted">Loading premade models…</span> : (
+                <select id="premade" value={form.premadeModel} aria-invalid={!!err("premadeModel")}
+                  onChange={(e) => setForm((f) => ({ ...f, premadeModel: e.target.value, name: deploymentName(`kaito/${e.target.value.replace(":", "-")}`) }))}>
+                  <option value="">Select a model…</option>
+                  {aikit.data?.models.map((m) => <option key={m.id} value={m.id}>{m.name}{m.size ? ` (${m.size})` : ""} — {m.id}</option>)}
+                </select>
+              )}
+            </Field>
+          )}
+          {gguf && <><div className="radio-row" role="radiogroup" aria-label="Run Mode">
             <label><input type="radio" name="run-mode" checked={form.ggufRunMode === "direct"} onChange={() => set("ggufRunMode", "direct")} /> Direct Run <span className="badge green">Recommended</span> <span className="muted small">Downloads model at runtime. No Docker required.</span></label>
             <label><input type="radio" name="run-mode" checked={form.ggufRunMode === "build"} onChange={() => set("ggufRunMode", "build")} /> Build Image <span className="muted small">Pre-builds container image. Requires Docker running locally.</span></label>
           </div>
@@ -504,7 +599,7 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
                 {ggufFiles.data!.files.map((f) => <option key={f}>{f}</option>)}
               </select>
             )}
-          </Field>
+          </Field></>}
         </fieldset>
       )}
 
@@ -521,10 +616,26 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
               <Field label="Worker Replicas" htmlFor="replicas" error={err("replicas")}>
                 <input id="replicas" type="number" min={1} max={10} value={form.replicas} aria-invalid={!!err("replicas")} onChange={(e) => set("replicas", Number(e.target.value))} />
               </Field>
-              <Field label="GPUs per Replica" htmlFor="gpus" error={err("gpus")} hint={<>{form.gpus === rec.gpus && <span className="badge primary">Recommended</span>} {rec.reason}</>}>
+              <Field label={nodeCount > 1 ? "GPUs per Node" : "GPUs per Replica"} htmlFor="gpus" error={err("gpus")} hint={<>
+                {tuned && form.gpus === tuned.config.tensorParallelDegree ? <span className="badge green">Optimized</span>
+                  : form.gpus === rec.gpus && <span className="badge primary">Recommended</span>} {rec.reason}
+                {alternatives.length > 0 && (
+                  <span className="row" style={{ gap: 4, marginTop: 4 }}>Consider:{alternatives.map((n) => (
+                    <button key={n} type="button" className="btn small ghost" onClick={() => { gpusSet.current = true; set("gpus", n); }}>{n} GPU{n === 1 ? "" : "s"}</button>
+                  ))}</span>
+                )}
+                {nodeCount > 1 && <span className="badge purple" data-testid="multinode-chip">Multi-Node ({nodeCount} nodes × {form.gpus} GPUs = {nodeCount * form.gpus} total)</span>}
+              </>}>
                 <input id="gpus" type="number" min={1} max={capacity?.maxNodeGpuCapacity || 8} value={form.gpus} aria-invalid={!!err("gpus")}
                   onChange={(e) => { gpusSet.current = true; set("gpus", Number(e.target.value)); }} />
               </Field>
+              {multiNodeable && (
+                <Field label="Nodes per Replica" htmlFor="nodes" error={err("nodeCount")}
+                  hint={nodeCount > 1 ? `Tensor parallel ${form.gpus} within each node, pipeline parallel ${nodeCount} across nodes` : "More than 1 spreads one replica across nodes"}>
+                  <input id="nodes" type="number" min={1} max={16} value={form.nodeCount} aria-invalid={!!err("nodeCount")}
+                    onChange={(e) => { gpusSet.current = true; set("nodeCount", Number(e.target.value)); }} />
+                </Field>
+              )}
               {form.runtime === "dynamo" && (
                 <Field label="Router Mode" htmlFor="router">
                   <select id="router" value={form.routerMode} onChange={(e) => set("routerMode", e.target.value)}>
@@ -630,17 +741,15 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
         </div>
       </details>
 
-      {capacity && !cpuOnly && (total > capacity.availableGpus || largest > (capacity.maxNodeGpuCapacity || Infinity)) && (
-        largest > capacity.maxNodeGpuCapacity ? (
-          <div className="alert red" role="alert"><strong>Deployment exceeds available capacity</strong>
-            {largest} GPUs per pod, but the largest node has {capacity.maxNodeGpuCapacity}. Use fewer GPUs per replica or a node pool with bigger nodes.</div>
-        ) : autoscaler?.detected ? (
-          <div className="alert amber"><strong>System will attempt to scale up</strong>
-            {autoscaler.type === "aks-managed" ? "AKS managed autoscaler" : "Autoscaler"} is enabled: {capacity.availableGpus}/{total} GPUs available now.</div>
-        ) : (
-          <div className="alert amber"><strong>Insufficient GPU capacity</strong>
-            Needs {total} GPUs, {capacity.availableGpus} available. Autoscaling is not detected. The deployment will remain pending until GPUs free up.</div>
-        )
+      {multiNodeable && rec.nodes > 1 && (
+        <div className="alert purple" data-testid="multinode-banner"><strong>This model is larger than one node</strong>
+          About {memory} GB of weights need {rec.nodes} nodes of {capacity?.maxNodeGpuCapacity} GPUs. Dynamo runs each replica across {nodeCount} nodes:
+          tensor parallelism over the GPUs of a node (<span className="mono">--tensor-parallel-size {form.gpus}</span>) and pipeline parallelism
+          across the nodes (<span className="mono">--pipeline-parallel-size {nodeCount}</span>).</div>
+      )}
+      {capacity && !cpuOnly && (
+        <CapacityWarning capacity={capacity} autoscaler={autoscaler} gpusPerPod={largest} total={total} nodeCount={nodeCount}
+          replicas={form.mode === "disaggregated" ? form.prefillReplicas + form.decodeReplicas : form.replicas} />
       )}
 
       <details className="card" onToggle={(e) => setShowManifest((e.target as HTMLDetailsElement).open)}>
@@ -678,6 +787,12 @@ function DeployForm({ model, runtimes }: { model: Model; runtimes: Runtime[] }) 
           {label} {status === "idle" && !gated && !fp8Blocked && !notReady && <kbd className="small">⌘↵</kbd>}
         </button>
       </div>
+      {fp8Blocked ? <div className="alert red small">FP8 is not supported on this cluster's GPU ({speed.data?.gpuModel}).</div>
+        : noFit && (
+          <div className="alert amber small" data-testid="does-not-fit">
+            Does not fit: on {speed.data!.gpuModel} with {speed.data!.tpSize} GPU{speed.data!.tpSize === 1 ? "" : "s"} per replica the weights leave no room for the KV cache. You can still deploy; more GPUs per replica or FP8 weights would fit.
+          </div>
+        )}
     </form>
   );
 }

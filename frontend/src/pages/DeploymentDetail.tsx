@@ -5,7 +5,7 @@ import { LineChart } from "../components/LineChart";
 import { ManifestView, Resource } from "../components/Manifest";
 import { CopyButton, ErrorBox, Loading, Spinner } from "../components/ui";
 import { api, authToken, qs } from "../lib/api";
-import { ENGINE_NAMES, PROVIDER_NAMES, relativeTime } from "../lib/format";
+import { ACCESS_LABELS, DEFAULT_PATHS, ENGINE_NAMES, PROVIDER_NAMES, PURPOSES, relativeTime } from "../lib/format";
 import { useAutoscaler, useDeployment } from "../lib/queries";
 import type { Deployment, Metric, MetricsAnswer, Pod } from "../lib/types";
 import { DeleteDialog, PHASE_DOT, replicasText } from "./Deployments";
@@ -165,23 +165,40 @@ function Chat({ d }: { d: Deployment }) {
 
 // -- metrics: current values and their history since the page opened ---------------------------------------
 
-const SERIES: { key: string; label: string; unit?: string; compute: (m: Map<string, number>, prev?: Map<string, number>, dt?: number) => number | undefined }[] = [
-  { key: "running", label: "Running requests", compute: (m) => m.get("vllm:num_requests_running") },
-  { key: "waiting", label: "Waiting requests", compute: (m) => m.get("vllm:num_requests_waiting") },
-  { key: "kv", label: "KV cache usage", unit: "%", compute: (m) => { const v = m.get("vllm:kv_cache_usage_perc") ?? m.get("vllm:gpu_cache_usage_perc"); return v === undefined ? undefined : v * 100; } },
-  { key: "tps", label: "Generated tokens/s", compute: (m, prev, dt) => {
-    const now = m.get("vllm:generation_tokens_total"), before = prev?.get("vllm:generation_tokens_total");
-    return now === undefined || before === undefined || !dt ? undefined : Math.max(0, (now - before) / dt);
-  } },
-  { key: "ttft", label: "Time to first token (avg)", unit: " ms", compute: (m) => {
-    const s = m.get("vllm:time_to_first_token_seconds_sum"), c = m.get("vllm:time_to_first_token_seconds_count");
-    return s === undefined || !c ? undefined : (s / c) * 1000;
-  } },
-  { key: "e2e", label: "Request latency (avg)", unit: " ms", compute: (m) => {
-    const s = m.get("vllm:e2e_request_latency_seconds_sum"), c = m.get("vllm:e2e_request_latency_seconds_count");
-    return s === undefined || !c ? undefined : (s / c) * 1000;
-  } },
-  { key: "ok", label: "Successful requests", compute: (m) => m.get("vllm:request_success_total") },
+// Each series reads the first name the server exports: vLLM (`vllm:`), SGLang (`sglang:`), TensorRT-LLM through Dynamo
+// (`trtllm_` / `trtllm:`), Dynamo's frontend (`dynamo_frontend_`) and KubeRay's Ray Serve (`ray_serve_`).
+type Values = Map<string, number>;
+const first = (m: Values, names: string[]) => names.map((n) => m.get(n)).find((v) => v !== undefined);
+const gauge = (names: string[], scale = 1) => (m: Values) => { const v = first(m, names); return v === undefined ? undefined : v * scale; };
+const average = (names: string[], scale: number) => (m: Values) => {
+  for (const n of names) {
+    const sum = m.get(`${n}_sum`), count = m.get(`${n}_count`);
+    if (sum !== undefined && count) return (sum / count) * scale;
+  }
+  return undefined;
+};
+const rate = (names: string[]) => (m: Values, prev?: Values, dt?: number) => {
+  const name = names.find((n) => m.has(n));
+  const before = name ? prev?.get(name) : undefined;
+  return !name || before === undefined || !dt ? undefined : Math.max(0, (m.get(name)! - before) / dt);
+};
+const TRT = (n: string) => [`trtllm_${n}`, `trtllm:${n}`, `tensorrt_llm:${n}`];
+export const SERIES: { key: string; label: string; unit?: string; compute: (m: Values, prev?: Values, dt?: number) => number | undefined }[] = [
+  { key: "running", label: "Running requests", compute: gauge(["vllm:num_requests_running", "sglang:num_running_reqs", ...TRT("num_requests_running"), "dynamo_frontend_inflight_requests"]) },
+  { key: "waiting", label: "Waiting requests", compute: gauge(["vllm:num_requests_waiting", "sglang:num_queue_reqs", ...TRT("num_requests_waiting"), "dynamo_frontend_queued_requests"]) },
+  { key: "ray-processing", label: "Processing queries", compute: gauge(["ray_serve_replica_processing_queries"]) },
+  { key: "ray-queued", label: "Queued queries", compute: gauge(["ray_serve_deployment_queued_queries"]) },
+  { key: "kv", label: "KV cache usage", unit: "%", compute: gauge(["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc", "sglang:token_usage", ...TRT("kv_cache_utilization")], 100) },
+  { key: "hit", label: "Prefix cache hit rate", unit: "%", compute: gauge(["sglang:cache_hit_rate", ...TRT("kv_cache_hit_rate")], 100) },
+  { key: "tps", label: "Generated tokens/s", compute: rate(["vllm:generation_tokens_total", "sglang:generation_tokens_total", "dynamo_frontend_output_tokens_total"]) },
+  { key: "ttft", label: "Time to first token (avg)", unit: " ms", compute: average(["vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds", ...TRT("time_to_first_token_seconds"), "dynamo_frontend_time_to_first_token_seconds"], 1000) },
+  { key: "tpot", label: "Time per output token (avg)", unit: " ms", compute: average(["sglang:inter_token_latency_seconds", ...TRT("time_per_output_token_seconds")], 1000) },
+  { key: "e2e", label: "Request latency (avg)", unit: " ms", compute: average(["vllm:e2e_request_latency_seconds", "sglang:e2e_request_latency_seconds", ...TRT("e2e_request_latency_seconds"), "dynamo_frontend_request_duration_seconds"], 1000) },
+  { key: "ray-latency", label: "Processing latency (avg)", unit: " ms", compute: average(["ray_serve_deployment_processing_latency_ms"], 1) },
+  { key: "ray-http-latency", label: "HTTP latency (avg)", unit: " ms", compute: average(["ray_serve_http_request_latency_ms"], 1) },
+  { key: "ok", label: "Successful requests", compute: gauge(["vllm:request_success_total", ...TRT("request_success_total"), "dynamo_frontend_requests_total"]) },
+  { key: "ray-requests", label: "Requests", compute: gauge(["ray_serve_deployment_request_counter_total", "ray_serve_deployment_request_counter", "ray_serve_num_http_requests_total", "ray_serve_num_http_requests"]) },
+  { key: "ray-errors", label: "Errors", compute: gauge(["ray_serve_deployment_error_counter_total", "ray_serve_deployment_error_counter", "ray_serve_num_http_error_requests_total", "ray_serve_num_http_error_requests"]) },
 ];
 
 function summed(metrics: Metric[]): Map<string, number> {
@@ -252,12 +269,13 @@ function Logs({ d }: { d: Deployment }) {
   const [pod, setPod] = useState("");
   const [tail, setTail] = useState(100);
   const [follow, setFollow] = useState(true);
+  const [timestamps, setTimestamps] = useState(true);
   const list = pods.data?.pods ?? [];
   const chosen = list.find((p) => p.name === pod)?.name ?? list[0]?.name;
   const logs = useQuery({
-    queryKey: ["logs", d.namespace, d.name, chosen, tail],
+    queryKey: ["logs", d.namespace, d.name, chosen, tail, timestamps],
     queryFn: () => api.get<{ logs: string; podName: string; container?: string }>(
-      `/deployments/${encodeURIComponent(d.name)}/logs${qs({ namespace: d.namespace, podName: chosen, tailLines: tail, timestamps: true })}`),
+      `/deployments/${encodeURIComponent(d.name)}/logs${qs({ namespace: d.namespace, podName: chosen, tailLines: tail, timestamps })}`),
     enabled: !!chosen,
     refetchInterval: follow ? 10_000 : false,
     retry: 1,
@@ -278,6 +296,8 @@ function Logs({ d }: { d: Deployment }) {
               {[50, 100, 500, 1000].map((n) => <option key={n} value={n}>{n} lines</option>)}
             </select>
             <label className="switch"><input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow</label>
+            <button type="button" className="btn small mono" aria-pressed={timestamps} title={timestamps ? "Hide timestamps" : "Show timestamps"}
+              aria-label="Timestamps" onClick={() => setTimestamps((t) => !t)}>T</button>
             <button className="btn small" onClick={() => logs.refetch()}>Refresh</button>
             {logs.data?.logs && <CopyButton text={logs.data.logs} what="Logs copied successfully" />}
           </div>
@@ -311,6 +331,33 @@ function DeployedManifest({ d }: { d: Deployment }) {
       {isLoading ? <Spinner label="Loading manifests..." /> : error ? <div className="alert red">Failed to load manifest: {(error as Error).message}</div>
         : <ManifestView resources={(data?.resources ?? []).map(withoutManagedFields)} />}
     </Section>
+  );
+}
+
+function StorageVolumes({ d }: { d: Deployment }) {
+  const volumes = d.storage?.volumes ?? [];
+  return (
+    <section className="card" aria-labelledby="storage">
+      <h2 id="storage">Storage <span className="badge">{volumes.length}</span></h2>
+      <ul className="stack" style={{ listStyle: "none", margin: 0, padding: 0 }}>
+        {volumes.map((v) => {
+          const path = v.mountPath || DEFAULT_PATHS[v.purpose ?? "custom"];
+          const created = !!v.size && !v.claimName;
+          return (
+            <li key={v.name} className="tile stack" style={{ gap: 4 }} aria-label={`Volume ${v.name}`}>
+              <div className="row"><strong className="mono">{v.name}</strong>
+                <span className="badge">{PURPOSES[v.purpose ?? "custom"]}</span>
+                {v.readOnly && <span className="badge amber">Read Only</span>}
+                {v.accessMode && <span className="badge">{ACCESS_LABELS[v.accessMode] ?? v.accessMode}</span>}</div>
+              <div className="small">Path: <span className="mono">{path || "—"}</span></div>
+              <div className="small muted">{created
+                ? `New disk · ${v.size}${v.storageClassName ? ` · ${v.storageClassName}` : " · default storage type"} · ${d.name}-${v.name}`
+                : `Existing disk · ${v.claimName ?? "—"}`}</div>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
 
@@ -356,6 +403,7 @@ export function DeploymentDetailPage() {
           </details>
         )}
       </Section>
+      {!!d.storage?.volumes?.length && <StorageVolumes d={d} />}
       {d.phase === "Pending" && <Pending d={d} />}
       <Access d={d} />
       {d.phase === "Running" && d.frontendService && <Chat d={d} />}

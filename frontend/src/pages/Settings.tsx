@@ -99,7 +99,7 @@ function RuntimePanel({ runtime, helmOk, connected }: { runtime: Runtime; helmOk
           {!helmOk && s.installable && <div className="alert amber"><strong>Helm CLI not available</strong>Install Helm next to the dashboard, or run the commands below by hand.</div>}
           {s.helmCommands.length > 0 && (
             <details><summary>Manual installation commands</summary>
-              <div className="stack" style={{ marginTop: 8 }}>{s.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
+              <div className="stack" style={{ marginTop: 8 }}>{s.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }} tabIndex={0}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
             </details>
           )}
           {s.installationSteps.length > 0 && (
@@ -116,6 +116,44 @@ function RuntimePanel({ runtime, helmOk, connected }: { runtime: Runtime; helmOk
         </ConfirmDialog>
       )}
     </section>
+  );
+}
+
+const AUTOSCALER_GUIDES = {
+  aks: "https://learn.microsoft.com/azure/aks/cluster-autoscaler",
+  kubernetes: "https://github.com/kubernetes/autoscaler/tree/master/cluster-autoscaler",
+  troubleshooting: "https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/extensions/cluster-autoscaler-fails-to-scale",
+};
+
+/** What to do about autoscaling: enable it, check how many node pools it scales, or fix it. */
+function AutoscalerGuidance({ detected, healthy, pools }: { detected: boolean; healthy: boolean; pools: number }) {
+  const link = (href: string, label: string) => <a className="btn small" href={href} target="_blank" rel="noreferrer">{label} ↗</a>;
+  if (!detected) {
+    return (
+      <div className="alert amber stack" role="note" aria-label="Autoscaling guidance">
+        <strong>Autoscaling Not Detected</strong>
+        <span>Deployments that need more GPUs than are free stay Pending until nodes are added by hand. Enable the cluster autoscaler on your GPU node pools so new nodes are added when a deployment needs them.</span>
+        <span className="row">{link(AUTOSCALER_GUIDES.aks, "Setup Guide (AKS)")}{link(AUTOSCALER_GUIDES.kubernetes, "Cluster Autoscaler (other clusters)")}</span>
+      </div>
+    );
+  }
+  if (!healthy) {
+    return (
+      <div className="alert red stack" role="note" aria-label="Autoscaling guidance">
+        <strong>Autoscaler Unhealthy</strong>
+        <span>The autoscaler is installed but not reporting healthy; scale-ups may not happen.</span>
+        <span className="row">{link(AUTOSCALER_GUIDES.troubleshooting, "Troubleshooting Guide")}</span>
+      </div>
+    );
+  }
+  return (
+    <div className={`alert ${pools ? "green" : "amber"} stack`} role="note" aria-label="Autoscaling guidance">
+      <strong>{pools ? "Autoscaling Enabled" : "Verify Configuration"}</strong>
+      <span>{pools
+        ? `${pools} node pool${pools === 1 ? "" : "s"} can scale up when a deployment needs more GPUs.`
+        : "The autoscaler runs but reports no node pools it may scale: enable autoscaling on your GPU node pools."}</span>
+      <span className="row">{link(AUTOSCALER_GUIDES.aks, "Autoscaler Guide")}</span>
+    </div>
   );
 }
 
@@ -141,7 +179,12 @@ function Runtimes() {
       <section className="card" aria-labelledby="autoscaling">
         <div className="row between"><h2 id="autoscaling" style={{ margin: 0 }}>Cluster Autoscaling</h2>
           <span className={`badge ${autoscaler?.detected ? (autoscaler.healthy ? "green" : "amber") : ""}`}>{autoscaler?.detected ? (autoscaler.healthy ? "Healthy" : "Unhealthy") : "Not Detected"}</span></div>
-        <p className="muted">{autoscaler?.message}</p>
+        <div className="tiles" style={{ marginTop: 10 }}>
+          <div className="tile"><div className="label">Status</div><div className="value">{autoscaler?.detected ? (autoscaler.type === "aks-managed" ? "AKS Managed" : "Cluster Autoscaler") : "Not Detected"}</div></div>
+          <div className="tile"><div className="label">Node Pools</div><div className="value" data-testid="autoscaler-node-pools">{autoscaler?.nodeGroupCount ?? 0}</div></div>
+        </div>
+        <p className={`alert ${autoscaler?.detected ? (autoscaler.healthy ? "green" : "amber") : ""}`}>{autoscaler?.message}</p>
+        {autoscaler && <AutoscalerGuidance detected={autoscaler.detected} healthy={autoscaler.healthy} pools={autoscaler.nodeGroupCount ?? 0} />}
       </section>
       <section className="card" aria-labelledby="available">
         <h2 id="available">Available Runtimes</h2>
@@ -215,7 +258,7 @@ function Integrations() {
               </button>
             )}
             <details><summary>Manual Installation</summary>
-              <div className="stack" style={{ marginTop: 8 }}>{gpu.data.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
+              <div className="stack" style={{ marginTop: 8 }}>{gpu.data.helmCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }} tabIndex={0}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}</div>
             </details>
           </>
         )}
@@ -233,6 +276,15 @@ function Integrations() {
             {!(g.gatewayApiInstalled && g.inferenceExtInstalled) && (
               <button className="btn primary" disabled={installCrds.isPending} onClick={() => installCrds.mutate()}>{installCrds.isPending ? "Installing CRDs..." : "Install CRDs"}</button>
             )}
+            {g.installCommands.length > 0 && (
+              <details open={!(g.gatewayApiInstalled && g.inferenceExtInstalled)}>
+                <summary>Manual Installation</summary>
+                <div className="stack" style={{ marginTop: 8 }} aria-label="Gateway CRD install commands">
+                  <span className="muted small">Or apply the CRDs yourself with kubectl:</span>
+                  {g.installCommands.map((c) => <div key={c} className="row"><pre className="code" style={{ flex: 1 }} tabIndex={0}>{c}</pre><CopyButton text={c} what="Command copied to clipboard" /></div>)}
+                </div>
+              </details>
+            )}
           </>
         )}
       </section>
@@ -241,7 +293,8 @@ function Integrations() {
         {hf.data?.configured ? (
           <>
             <div className="row">
-              {hf.data.user?.avatarUrl && <img src={hf.data.user.avatarUrl} alt="" width={32} height={32} style={{ borderRadius: "50%" }} />}
+              {hf.data.user?.avatarUrl && <img src={hf.data.user.avatarUrl} alt="" width={32} height={32} style={{ borderRadius: "50%" }}
+                onError={(e) => { e.currentTarget.style.display = "none"; }} />}
               <strong>{hf.data.user?.fullname ?? "HuggingFace Token"}</strong>{hf.data.user?.name && <span className="muted">@{hf.data.user.name}</span>}
               <span className="badge green">Connected</span>
             </div>

@@ -183,6 +183,9 @@ ANNOTATION_DEPLOYMENT_DEFAULTS = "airunway.ai/deployment-defaults"
 """JSON defaults of the dashboard's deploy form (defaultEngine, defaultMode, defaultResources)."""
 ANNOTATION_PROVIDER_NAME = "airunway.ai/provider-name"
 """A display name that takes precedence over every other."""
+ANNOTATION_ALLOW_HOST_ACCESS = "airunway.ai/allow-host-access"
+"""``"true"``: the cluster admin lets ``spec.provider.overrides`` of deployments on this provider grant host access
+(read by the core controller's admission; see :mod:`airunway.policy.overrides`)."""
 
 TRUE = "true"
 

@@ -68,6 +68,7 @@ from airunway.kube.informer import Cache, CacheNotSynced
 from airunway.kube.resources import Key
 from airunway.policy.deletion import ProviderHold, provider_holds
 from airunway.policy.fielderrors import aggregate_message
+from airunway.policy.renderable import render_errors
 from airunway.policy.selection import (
     EXPLICIT_PROVIDER_REASON,
     Liveness,
@@ -295,6 +296,10 @@ class ModelDeploymentReconciler:
                 condition(ConditionType.PROVIDER_SELECTED, False, Reason.SELECTION_FAILED, selection.error)
                 status.message = selection.status_message
                 return "provider_selection"
+            # Admission checked a named provider's limits; an auto-selected one's are checked here, once.
+            if problems := render_errors(md, selection.provider or ""):
+                fail(str(problems[0]))
+                return "validation"
             status.provider = ProviderStatus(name=selection.provider, selected_reason=selection.reason)
             message = message_provider_auto_selected(selection.provider)
             condition(ConditionType.PROVIDER_SELECTED, True, Reason.AUTO_SELECTED, message)

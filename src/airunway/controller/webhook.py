@@ -153,8 +153,9 @@ class ModelDeploymentWebhooks:
         return allowed(warnings)
 
     async def _provider_lookup(self, obj: dict[str, Any]):
-        """The provider source for the validation: the named config read beforehand (the rules are synchronous)."""
-        name = get_path(obj, "spec", "provider", "name")
+        """The provider source for the validation: the config of the named (or, on an update, the selected)
+        provider, read beforehand (the rules are synchronous)."""
+        name = get_path(obj, "spec", "provider", "name") or get_path(obj, "status", "provider", "name")
         if not name or not isinstance(name, str):
             return lambda _name: None
         try:

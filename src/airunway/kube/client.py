@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import ssl
 import urllib.request
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import aiohttp
 
 from airunway import __version__
 from airunway.kube.errors import Gone, NotFound, TooManyRequests, error_from_status
-from airunway.kube.kubeconfig import ConfigError, Configuration, load_config
+from airunway.kube.kubeconfig import Configuration, load_config
 from airunway.kube.resources import Resource
 from airunway.kube.selectors import selector_string
 
@@ -188,7 +189,7 @@ class Client:
         data = None
         if body is not None:
             headers["Content-Type"] = content_type
-            data = json.dumps(body, separators=(",", ":")).encode()
+            data = encode_body(body)
         url = self.configuration.host + path
         if query:
             url += "?" + urlencode(query)
@@ -470,6 +471,25 @@ class Client:
                 continue
             found[r["kind"]] = Resource(group, version, r["name"], bool(r.get("namespaced")), r["kind"])
         return found
+
+
+_ESCAPED = re.compile("[\u007f-\uffff]")
+
+
+def encode_body(body: Any) -> bytes:
+    """``body`` as JSON that is also the YAML the API server reads a server-side apply body as.
+
+    ``application/apply-patch+yaml`` bodies are parsed as YAML, whose ``\\u`` escapes cannot spell a character
+    outside the Basic Multilingual Plane as a JSON surrogate pair: the API server refuses ``"\\ud83d\\ude80"`` (an
+    emoji) with "found invalid Unicode character escape code". So those characters go as themselves (UTF-8), which
+    YAML reads; the rest of the non-ASCII (and DEL, a control character YAML refuses raw) stays escaped, as YAML
+    reads ``\\u`` escapes of it but not every such character raw (C1 controls, U+FEFF, and U+2028, which it would
+    fold as a line break). A lone surrogate, which is not a character, stays escaped for the API server to judge.
+    """
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    if not text.isascii():
+        text = _ESCAPED.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return text.encode("utf-8")
 
 
 def _watch_event(line: bytes, resource: Resource) -> WatchEvent:

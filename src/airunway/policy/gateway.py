@@ -26,11 +26,12 @@ from airunway.kube.resources import (
     SERVICEACCOUNTS,
     SERVICES,
 )
+from airunway.versions import GAIE_CRDS
 
 DEFAULT_TARGET_PORT = 8000
 DEFAULT_EPP_PORT = 9002
 EPP_HEALTH_PORT = 9003
-GAIE_VERSION = "v1.5.0"
+GAIE_VERSION = GAIE_CRDS.version  # the endpoint picker of the InferencePool release the cluster gets
 DEFAULT_EPP_IMAGE = f"registry.k8s.io/gateway-api-inference-extension/epp:{GAIE_VERSION}"
 EPP_CONFIG_KEY = "default-plugins.yaml"
 DEFAULT_EPP_CONFIG = "apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n"

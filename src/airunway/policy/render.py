@@ -20,6 +20,7 @@ from typing import IO, Any
 import yaml
 from pydantic import ValidationError
 
+from airunway import safeyaml
 from airunway.api.common import api_error_message
 from airunway.api.constants import INFERENCE_PROVIDER_CONFIG_KIND, MODEL_DEPLOYMENT_KIND
 from airunway.api.modeldeployment import ModelDeployment
@@ -149,7 +150,9 @@ def _read_text(path: str | Path, stdin: IO[str] | None = None) -> tuple[str, str
 
 def _documents(text: str, source: str) -> list[dict[str, Any]]:
     try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in safeyaml.load_all(text) if doc is not None]
+    except safeyaml.YAMLTooLarge as exc:
+        raise RenderInputError(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         raise RenderInputError(f"{source}: not valid YAML ({exc})".replace("\n", " ")) from None
     out: list[dict[str, Any]] = []

@@ -54,7 +54,8 @@ from airunway.policy.limits import (
     MAX_REPLICAS,
     validate_resource_quantity,
 )
-from airunway.policy.overrides import validate_overrides
+from airunway.policy.overrides import provider_allows_host_access, validate_overrides
+from airunway.policy.renderable import engine_arg_errors, name_errors
 from airunway.policy.storage import managed_volume_changes, validate_storage
 
 
@@ -105,6 +106,9 @@ def validate_create(
             )
         )
     spec_errors, warnings = _validate_spec(md, overrides, provider_configs)
+    provider = _provider_name(md)
+    errors += name_errors(md, provider)
+    errors += _engine_arg_errors(md, provider)
     return errors + spec_errors, warnings + _warnings(md)
 
 
@@ -117,9 +121,13 @@ def validate_update(
     md, errors, overrides = _parse(new)
     if md is None:
         return errors, []
-    spec_errors, warnings = _validate_spec(md, overrides, provider_configs)
+    previous, _, old_overrides = _parse(old)
+    # Overrides admitted before keep what they were admitted with (host access the provider no longer allows
+    # among it), so that unrelated updates, a finalizer's removal among them, still go through.
+    spec_errors, warnings = _validate_spec(md, overrides, provider_configs, ratchet=overrides == old_overrides)
     errors += spec_errors
-    previous, _, _ = _parse(old)
+    if previous is None or _engine_flags(previous) != _engine_flags(md):  # unchanged ones were checked before
+        errors += _engine_arg_errors(md, _provider_name(md) or _status_provider(md))
     if previous is not None:  # an old object that no longer parses cannot be compared; the new one is valid
         errors += validate_immutable_fields(previous, md)
     return errors, warnings + _warnings(md)
@@ -205,7 +213,9 @@ def is_dynamo_mocker(md: ModelDeployment) -> bool:
     )
 
 
-def _validate_spec(md: ModelDeployment, overrides: Any, provider_configs: ProviderConfigs) -> tuple[list[FieldError], list[str]]:
+def _validate_spec(
+    md: ModelDeployment, overrides: Any, provider_configs: ProviderConfigs, *, ratchet: bool = False
+) -> tuple[list[FieldError], list[str]]:
     spec = md.spec
     engine = spec.engine
     engine_type = (engine.type if engine else None) or ""
@@ -220,7 +230,9 @@ def _validate_spec(md: ModelDeployment, overrides: Any, provider_configs: Provid
     if spec.model.source in (ModelSource.HUGGINGFACE, "") and not spec.model.id:
         errors.append(required("spec.model.id", "model.id is required when source is huggingface"))
     if overrides is not _ABSENT:
-        errors += validate_overrides(overrides, provider_name or _status_provider(md))
+        override_provider = provider_name or _status_provider(md)
+        allow = ratchet or _allows_host_access(provider_configs, override_provider)
+        errors += validate_overrides(overrides, override_provider, allow_host_access=allow)
 
     serving_mode = spec.resolved_serving_mode()
     mocker = is_dynamo_mocker(md)
@@ -259,6 +271,16 @@ def _check_named_provider(
     gpu_count = _gpu_count(md)
     problems = check_provider_compatibility(provider_name, config, None, engine_type, serving_mode, gpu_count)
     return [invalid(field_path("spec", *p.field_path), p.bad_value, p.message) for p in problems], []
+
+
+def _allows_host_access(provider_configs: ProviderConfigs, provider_name: str) -> bool:
+    """Whether ``provider_name``'s config allows host access in overrides; False when it cannot be read."""
+    if not provider_name or provider_configs is None:
+        return False
+    try:
+        return provider_allows_host_access(_lookup(provider_configs, provider_name))
+    except ProviderLookupError:
+        return False
 
 
 def _lookup(source: ProviderConfigs, name: str) -> InferenceProviderConfig | None:
@@ -391,6 +413,20 @@ def _warnings(md: ModelDeployment) -> list[str]:
                     "download will be skipped (ensure the PVC already contains the model data)"
                 )
     return out
+
+
+def _provider_name(md: ModelDeployment) -> str:
+    return (md.spec.provider.name if md.spec.provider else None) or ""
+
+
+def _engine_flags(md: ModelDeployment) -> tuple[Any, Any]:
+    engine = md.spec.engine
+    return (engine.args, engine.extra_args) if engine else (None, None)
+
+
+def _engine_arg_errors(md: ModelDeployment, provider: str) -> list[FieldError]:
+    """The engine-argument keys ``provider`` refuses (the Dynamo mocker runs no engine: none)."""
+    return [] if is_dynamo_mocker(md) else engine_arg_errors(md, provider)
 
 
 def _gpu_count(md: ModelDeployment) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
 from airunway.dicts import deep_merge
+from airunway.policy.renderable import is_engine_arg_key
 
 BLOCKED_OVERRIDE_KEYS = ("apiVersion", "kind", "metadata", "status")
 
@@ -57,7 +58,7 @@ def sorted_engine_args(args: Mapping[str, str] | None) -> list[str]:
 
 
 def validate_engine_arg_key(key: str) -> None:
-    if not key or key[0] == "-" or not all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+    if not is_engine_arg_key(key):
         raise TransformError(
             f'invalid engine arg key "{key}": must contain only alphanumeric characters, hyphens, and underscores'
         )

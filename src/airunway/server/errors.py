@@ -7,10 +7,12 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from airunway.kube.errors import Forbidden, Unauthorized
 from airunway.server import ui
+from airunway.server.auth import AUTH_ERROR_HEADER
 from airunway.server.schemas import InvalidRequest, Issue, describe
 
 log = logging.getLogger("airunway.server")
@@ -24,6 +26,12 @@ class ApiProblem(Exception):
         self.status_code = status_code
         self.message = message
         self.extra = extra
+
+
+def refused_message(exc: Forbidden) -> str:
+    """The API server's refusal in words: it names the user, the verb, the resource and the namespace, which is
+    the permission the caller lacks."""
+    return f"Forbidden by the cluster's RBAC: {exc.message or exc.reason or 'access denied'}"
 
 
 def envelope(status_code: int, message: str, **extra: object) -> JSONResponse:
@@ -59,14 +67,20 @@ def install(app: FastAPI) -> None:
     async def problem(_: Request, exc: ApiProblem) -> JSONResponse:
         return envelope(exc.status_code, exc.message, **exc.extra)
 
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return envelope(403, refused_message(exc))
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        answer = envelope(401, exc.message or "The cluster did not accept the credentials")
+        answer.headers[AUTH_ERROR_HEADER] = "true"
+        return answer
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and exc.detail == "Not Found":
-            path = request.url.path
-            if request.method in ("GET", "HEAD") and path.endswith("/") and path != "/":
-                target = path.rstrip("/") or "/"
-                query = request.url.query
-                return RedirectResponse(target + (f"?{query}" if query else ""), status_code=301)
+            path = request.url.path  # a GET or HEAD with a trailing slash is redirected (app.TrailingSlash)
             if not path.startswith("/api/") and path != "/api":
                 built = ui.serve(ui.root_of(request.app.state.settings.ui_dir), path) \
                     if request.method in ("GET", "HEAD") else None

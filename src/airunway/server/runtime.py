@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from airunway import safeyaml
 from airunway.kube.client import Client
 from airunway.server import auth
 from airunway.server.services.aiconfigurator import AIConfigurator
@@ -72,7 +73,7 @@ def context_name(kubeconfig: str | None) -> str | None:
         paths = [str(Path.home() / ".kube" / "config")]
     for path in paths:
         try:
-            current = (yaml.safe_load(Path(path).expanduser().read_text()) or {}).get("current-context")
+            current = (safeyaml.load(Path(path).expanduser().read_text()) or {}).get("current-context")
         except (OSError, yaml.YAMLError, AttributeError):
             continue
         if current:
@@ -92,6 +93,7 @@ class Runtime:
         self.installer = Installer(client, self.runner) if client else None
         self.aiconfigurator = AIConfigurator(settings.running_in_cluster())
         self._users: auth.UserClients | None = None
+        self.reviews: auth.AccessCache[auth.User] = auth.AccessCache()  # accepted tokens, by hash
 
     def start(self) -> None:
         """Start the watch cache (only against a real cluster client; unit tests may pass a stand-in)."""
@@ -112,6 +114,20 @@ class Runtime:
         if self._users is None:
             self._users = auth.UserClients(self.client)
         return self._users.for_token(token)
+
+    def acting(self, token: str | None) -> Client | None:
+        """The client a request acts with: the caller's when it brought a checked token, else the dashboard's."""
+        return self.caller(token) or self.client
+
+    def runner_for(self, token: str | None) -> Runner:
+        """The ``helm``/``kubectl`` runner acting as the caller (the dashboard's own without a token)."""
+        if not token or self.client is None:
+            return self.runner
+        return self.runner.as_caller(auth.kubeconfig_for(self.client.configuration, token))
+
+    def installer_for(self, token: str | None) -> Installer:
+        """The installer acting as the caller; it shares the progress of every install with the dashboard's."""
+        return self.installer.acting(self.acting(token), self.runner_for(token))
 
 
 _lock = asyncio.Lock()

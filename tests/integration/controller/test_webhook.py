@@ -220,6 +220,25 @@ REFUSALS = [
                                  "engine": {"type": "vllm"}}, None,
      'spec.provider.overrides.pod.securityContext: Forbidden: overriding "securityContext" is not allowed for '
      "security reasons"),
+    ("name-longer-than-a-label-value", "n" * 64, {}, None,
+     f'metadata.name: Invalid value: "{"n" * 64}": must be no more than 63 characters (got 64): the providers label '
+     "what they create with it (airunway.ai/deployment), and label values are limited to 63 characters"),
+    ("name-of-253-characters", "n" * 253, {}, None,
+     'metadata.name: Invalid value: "{name}": must be no more than 63 characters (got 253)'),
+    ("name-too-long-for-kuberay", "k" * 48,
+     {"provider": {"name": "kuberay"}, "engine": {"type": "vllm"}, "resources": {"gpu": {"count": 2}}}, None,
+     f'metadata.name: Invalid value: "{"k" * 48}": must be no more than 47 characters for provider "kuberay" (got '
+     "48): KubeRay refuses longer RayService names (the name of the RayCluster it creates adds a suffix)"),
+    ("engine-arg-key", None,
+     {"provider": {"name": "vllm"}, "engine": {"type": "vllm", "args": {"--dtype": "half"}},
+      "resources": {"gpu": {"count": 1}}}, None,
+     "spec.engine.args[--dtype]: Invalid value: \"--dtype\": an engine arg key must contain only letters, digits, '-' "
+     "and '_' and not start with '-' (it becomes the flag --<key>)"),
+    ("engine-arg-reserved-by-direct-vllm", None,
+     {"provider": {"name": "vllm"}, "engine": {"type": "vllm", "extraArgs": ["--port", "9000"]},
+      "resources": {"gpu": {"count": 1}}}, None,
+     'spec.engine.extraArgs[0]: Forbidden: engine extraArg "--port" conflicts with Direct vLLM generated networking; '
+     "Direct vLLM requires host 0.0.0.0 and port 8000 to keep the container, Service, and probes aligned: remove it"),
     ("override-sizing", None, {"provider": {"name": "vllm", "overrides": {"replicas": 5}},
                                "engine": {"type": "vllm"}}, None,
      'spec.provider.overrides.replicas: Forbidden: overriding "replicas" is not allowed because it can bypass '
@@ -317,6 +336,63 @@ def test_each_validation_rule_refuses_with_upstreams_path_and_message(setup, nam
     assert "Error from server (Forbidden)" in result.stderr, result.stderr
     assert DENIED + message.replace("{name}", name) in result.stderr, result.stderr
     assert setup.sandbox.kubectl("get", "modeldeployment", name, "-n", setup.namespace, check=False).returncode != 0
+
+
+HOST_ACCESS = {"spec": {"template": {"spec": {
+    "nodeSelector": {"kubernetes.io/hostname": "gpu-node-0"}, "hostNetwork": True, "hostPID": True, "hostIPC": True,
+    "serviceAccountName": "node-admin", "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
+    "containers": [{"name": "main", "ports": [{"containerPort": 8000, "hostPort": 80}],
+                    "securityContext": {"privileged": True, "allowPrivilegeEscalation": True,
+                                        "capabilities": {"add": ["SYS_ADMIN"]}}}],
+}}}}
+HOST_ACCESS_FIELDS = [f"spec.provider.overrides.spec.template.spec.{field}" for field in (
+    "hostNetwork", "hostPID", "hostIPC", "serviceAccountName", "volumes[0].hostPath", "containers[0].ports[0].hostPort",
+    "containers[0].securityContext")]
+ALLOW_HOST_ACCESS = "airunway.ai/allow-host-access"
+
+
+def host_access(name: str, provider: str, overrides: dict) -> dict:
+    return md(name, {"engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}},
+                     "provider": {"name": provider, "overrides": overrides}})
+
+
+def test_host_access_overrides_are_refused_unless_the_providers_config_allows_it(setup):
+    kubectl = setup.sandbox.kubectl
+    result = create(setup, host_access("host-access", "vllm", HOST_ACCESS))
+    assert result.returncode != 0, "host access was admitted"
+    for field in HOST_ACCESS_FIELDS:
+        assert f'{field}: Forbidden: overriding "{field.rsplit(".", 1)[-1].split("[")[0]}" is not allowed for ' \
+               "security reasons" in result.stderr, result.stderr
+    assert (f'a cluster admin can allow for provider "vllm" with the annotation {ALLOW_HOST_ACCESS}: "true" on its '
+            "InferenceProviderConfig") in result.stderr, result.stderr
+
+    kubectl("annotate", "inferenceproviderconfig", "vllm", f"{ALLOW_HOST_ACCESS}=true")
+    try:
+        eventually(lambda: create(setup, host_access("host-access", "vllm", HOST_ACCESS)).returncode == 0,
+                   timeout=30, what="host access admitted for vllm")
+        stored = kget(setup.sandbox, "modeldeployment", "host-access", "-n", setup.namespace)
+        assert stored["spec"]["provider"]["overrides"] == HOST_ACCESS
+        # Only for that provider, and only host access: the other security keys are still refused.
+        result = create(setup, host_access("other-provider", "kaito", {"hostNetwork": True}))
+        assert DENIED + 'spec.provider.overrides.hostNetwork: Forbidden: overriding "hostNetwork"' in result.stderr
+        result = create(setup, host_access("node-name", "vllm", {"spec": {"nodeName": "gpu-node-0",
+                                                                          "securityContext": {"runAsUser": 0}}}))
+        assert DENIED + (
+            '[spec.provider.overrides.spec.nodeName: Forbidden: overriding "nodeName" is not allowed for security '
+            'reasons, spec.provider.overrides.spec.securityContext.runAsUser: Forbidden: overriding '
+            '"securityContext.runAsUser" is not allowed for security reasons; host access allows only privileged, '
+            "capabilities, allowPrivilegeEscalation here]") in result.stderr, result.stderr
+    finally:
+        kubectl("annotate", "inferenceproviderconfig", "vllm", f"{ALLOW_HOST_ACCESS}-")
+
+    # Withdrawn: new host access is refused again, while the admitted deployment can still change otherwise.
+    eventually(lambda: create(setup, host_access("host-access-2", "vllm", {"hostPID": True})).returncode != 0,
+               timeout=30, what="host access refused again")
+    relabel = kubectl("label", "modeldeployment", "host-access", "-n", setup.namespace, "team=a", check=False)
+    assert relabel.returncode == 0, relabel.stderr
+    change = kubectl("patch", "modeldeployment", "host-access", "-n", setup.namespace, "--type=merge", "-p",
+                     json.dumps({"spec": {"provider": {"overrides": {"hostPort": 81}}}}), check=False)
+    assert DENIED in change.stderr and "spec.provider.overrides.hostPort: Forbidden" in change.stderr, change.stderr
 
 
 def test_duplicate_volume_names_are_refused_by_the_schema_before_the_webhook(setup):

@@ -52,11 +52,11 @@ def start_provider(sandbox, registry, log_path) -> ControllerProcess:
                              env={"AIRUNWAY_VLLM_REGISTRY_ENDPOINTS": f"default={registry.url}"})
 
 
-def create(sandbox, namespace: str, name: str, gpus: int = 1, replicas: int = 1) -> None:
+def create(sandbox, namespace: str, name: str, gpus: int = 1, replicas: int = 1, **spec) -> None:
     doc = {"apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
            "metadata": {"name": name, "namespace": namespace},
            "spec": {"model": {"id": MODEL_ID}, "engine": {"type": "vllm"}, "provider": {"name": "vllm"},
-                    "resources": {"gpu": {"count": gpus}}, "scaling": {"replicas": replicas}}}
+                    "resources": {"gpu": {"count": gpus}}, "scaling": {"replicas": replicas}, **spec}}
     sandbox.kubectl("create", "-f", "-", input=yaml.safe_dump(doc))
 
 
@@ -114,6 +114,15 @@ def test_one_gpu_model_runs_scales_and_is_deleted(sandbox, namespace, registry, 
                what="the ModelDeployment gone")
     eventually(lambda: kget_or_none(sandbox, "deployment", "qwen", namespace) is None
                and kget_or_none(sandbox, "service", "qwen", namespace) is None, timeout=60, what="Deployment and Service gone")
+
+
+def test_values_outside_the_basic_multilingual_plane_reach_running(sandbox, namespace, controllers):
+    """An emoji (U+1F680, a surrogate pair in UTF-16) in an env value goes through every write as itself."""
+    value = "launch 🚀 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ✓"
+    create(sandbox, namespace, "emoji", env=[{"name": "GREETING", "value": value}])
+    phase_is(sandbox, namespace, "emoji", "Running", timeout=90)
+    container = kget_or_none(sandbox, "deployment", "emoji", namespace)["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "GREETING", "value": value} in container["env"]
 
 
 def test_a_hundred_gpus_stay_pending_with_the_schedulers_reason(sandbox, namespace, controllers):

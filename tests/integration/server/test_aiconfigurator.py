@@ -1,49 +1,20 @@
-"""AI Configurator through the API: with a stand-in for the ``aiconfigurator`` CLI on PATH (it keeps the CLI's
-contract: ``version``, and ``cli default … --save-dir D`` writing ``best_config_topn.csv`` under ``agg/`` and
-``disagg/``), without it, and in a pod."""
+"""AI Configurator through the API: with a stand-in for the ``aiconfigurator`` CLI on PATH (tests/fakes), without
+it, and in a pod."""
 
 from __future__ import annotations
-
-import sys
-import textwrap
 
 import pytest
 
 from airunway.server.app import Settings
 from airunway.server.services.aiconfigurator import friendly_error, normalize_gpu_type
 
+from fakes.aiconfigurator import install_cli
 from support import in_process_api
-
-CLI = textwrap.dedent('''\
-    #!PYTHON
-    import pathlib, sys
-    args = sys.argv[1:]
-    if args == ["version"]:
-        print("aiconfigurator 0.4.0")
-        sys.exit(0)
-    options = dict(zip(args[2::2], args[3::2]))
-    pathlib.Path(options["--save-dir"], "calls").write_text(" ".join(args))
-    if "huge" in options["--model"]:
-        print("WARNING something", file=sys.stderr)
-        print("RuntimeError: No successful experiment runs to compare", file=sys.stderr)
-        sys.exit(1)
-    root = pathlib.Path(options["--save-dir"], options["--model"].replace("/", "_"))
-    header = "tokens/s/gpu,tokens/s,ttft,concurrency,bs,isl,osl,tp,pp,replicas,(p)parallel,(d)parallel,(p)workers,(d)workers"
-    rows = {"agg": "310.5,2484.0,120.5,64 (16x4),32,4000,500,2,1,4,,,,",
-            "disagg": "420.0,3360.0,180.0,\\"96 (24x4)\\",64,4000,500,1,1,2,tp2pp1,tp4pp1,1,2"}
-    for kind, row in rows.items():
-        folder = root / kind / "top1"
-        folder.mkdir(parents=True)
-        (folder / "best_config_topn.csv").write_text(header + "\\n" + row + "\\n")
-    ''').replace("PYTHON", sys.executable)
 
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    (folder / "aiconfigurator").write_text(CLI)
-    (folder / "aiconfigurator").chmod(0o755)
+    folder = install_cli(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     return tmp_path / "home" / ".airunway"
@@ -63,6 +34,8 @@ async def test_analysis_with_the_cli(cli):
             "optimizeFor": "latency", "maxLatencyMs": 500})).json()
         too_big = (await api.post("/api/aiconfigurator/analyze", json={
             "modelId": "acme/huge-model", "gpuType": "H100", "gpuCount": 1})).json()
+        empty = (await api.post("/api/aiconfigurator/analyze", json={
+            "modelId": "acme/empty-model", "gpuType": "H100", "gpuCount": 1})).json()
     assert status == {"available": True, "version": "0.4.0"}
     assert throughput["success"] is True and throughput["mode"] == "disaggregated"
     assert throughput["backend"] == "vllm" and throughput["supportedBackends"] == ["vllm", "sglang", "trtllm"]
@@ -75,6 +48,10 @@ async def test_analysis_with_the_cli(cli):
     assert latency["backend"] == "trtllm"
     assert latency["warnings"] == ["Using TRTLLM backend (vLLM not available for NVIDIA-A100-SXM4-80GB)"]
     assert too_big["success"] is False and too_big["error"].startswith("The model is too large")
+    assert too_big["mode"] == "aggregated" and too_big["replicas"] == 1
+    assert too_big["config"]["tensorParallelDegree"] == 1
+    assert empty["success"] is False and empty["error"] == "AI Configurator produced no configuration"
+    assert empty["mode"] == "aggregated" and empty["replicas"] == 1 and empty["config"]["maxBatchSize"] == 256
     assert not any(cli.iterdir())  # every run's folder is removed
 
 
@@ -91,10 +68,15 @@ async def test_without_the_cli_and_in_a_pod(tmp_path, monkeypatch):
                                      json={"gpuProduct": "NVIDIA-A100-SXM4-80GB"})).json()
         missing = await api.post("/api/aiconfigurator/normalize-gpu", json={})
     assert status == {"available": False, "error": "AI Configurator CLI not found"}
-    assert fallback == {"success": True, "mode": "aggregated", "replicas": 1, "config": {
-        "tensorParallelDegree": 8, "maxBatchSize": 256, "gpuMemoryUtilization": 0.9, "maxModelLen": 4096},
-        "warnings": ["AI Configurator not available, using default configuration"]}
-    assert bad_id["success"] is False and bad_id["error"].startswith("Invalid model ID format")
+    # Not a green "optimal configuration": a failure, with the default configuration to fall back on.
+    assert fallback == {"success": False, "error": "AI Configurator CLI not found", "mode": "aggregated",
+                        "replicas": 1, "config": {"tensorParallelDegree": 8, "maxBatchSize": 256,
+                                                  "gpuMemoryUtilization": 0.9, "maxModelLen": 4096},
+                        "warnings": ["AI Configurator not available, using default configuration"]}
+    assert bad_id == {"success": False, "error": "Invalid model ID format. Expected format: org/model-name or "
+                                                 "model-name", "mode": "aggregated", "replicas": 1,
+                      "config": {"tensorParallelDegree": 1, "maxBatchSize": 256, "gpuMemoryUtilization": 0.9,
+                                 "maxModelLen": 4096}}
     assert invalid.status_code == 400 and invalid.json()["error"]["message"] == "Invalid request"
     assert any(e.startswith("modelId") for e in invalid.json()["error"]["errors"])
     assert normalized == {"gpuProduct": "NVIDIA-A100-SXM4-80GB", "normalized": "A100-80GB"}

@@ -35,8 +35,11 @@ async def test_premade_models_and_previews(sandbox):
     assert missing.status_code == 404 and missing.json()["error"]["message"] == "Premade model not found: nope:1b"
     assert premade["imageRef"].endswith("/phi4:14b") and premade["wasPremade"] is True
     assert premade["requiresBuild"] is False
+    # The registry is named by its in-cluster Service (where builds push); the image by the node port the kubelets
+    # pull from.
     assert gguf == {"imageRef": "localhost:30500/aikit-qwen-qwen3-8b-gguf:q4_k_m", "wasPremade": False,
-                    "requiresBuild": True, "registryUrl": "localhost:30500"}
+                    "requiresBuild": True, "registryUrl": "airunway-registry.airunway-system.svc:5000"}
+    assert premade["registryUrl"] == "airunway-registry.airunway-system.svc:5000"
     assert named["imageRef"] == "localhost:30500/mine:v1"
     assert no_premade.json()["error"]["message"] == "premade requires premadeModel field"
     assert no_file.json()["error"]["message"] == "huggingface requires modelId and ggufFile fields"
@@ -60,12 +63,14 @@ async def test_build_infrastructure_without_docker(sandbox, monkeypatch):
         finally:
             await kube.delete(DEPLOYMENTS, REGISTRY, NAMESPACE, ignore_not_found=True)
             await kube.delete(SERVICES, REGISTRY, NAMESPACE, ignore_not_found=True)
-    assert before["ready"] is False and before["registry"]["message"] == "Registry deployment not found"
+    assert before["ready"] is False and before["registry"] == {
+        "ready": False, "url": "airunway-registry.airunway-system.svc:5000", "message": "Registry deployment not found"}
     assert before["builder"]["exists"] is False and "Docker CLI not found" in before["builder"]["message"]
     assert setup.status_code == 400
     assert setup.json()["error"]["message"].startswith("Failed to set up builder: Docker CLI not found")
     # The registry part of the setup is done: it runs in the cluster (kwok runs its pod).
-    assert after["registry"] == {"ready": True, "url": "localhost:30500", "message": "Registry ready at localhost:30500"}
+    assert after["registry"] == {"ready": True, "url": "airunway-registry.airunway-system.svc:5000",
+                                 "message": "Registry ready at airunway-registry.airunway-system.svc:5000"}
     assert after["ready"] is False
     assert service["spec"]["type"] == "NodePort" and service["spec"]["ports"][0]["nodePort"] == 30500
     assert build.status_code == 400 and "Docker CLI not found" in build.json()["error"]["message"]

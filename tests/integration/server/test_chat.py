@@ -42,8 +42,17 @@ def _events(text: str) -> list[str]:
     return [line[5:].strip() for line in text.splitlines() if line.startswith("data:")]
 
 
+def _answer(text: str) -> str:
+    """The model's words in a chat's events, which end with ``[DONE]``."""
+    events = _events(text)
+    assert events[-1] == "[DONE]"
+    return "".join((json.loads(e)["choices"][0].get("delta") or {}).get("content") or "" for e in events[:-1])
+
+
 async def test_chat_streams_the_model_answer(sandbox, namespace, model_server):
-    settings = Settings(kubeconfig=str(sandbox.kubeconfig), auth_enabled=False, model_url=model_server)
+    settings = Settings(kubeconfig=str(sandbox.kubeconfig), auth_enabled=False, model_url=model_server,
+                        default_namespace=namespace)
+    hello = {"messages": [{"role": "user", "content": "Hello there"}]}
     async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, settings) as api:
         await _deployment(kube, namespace, "chatty", "Running")
         await _deployment(kube, namespace, "sleepy", "Pending")
@@ -59,15 +68,23 @@ async def test_chat_streams_the_model_answer(sandbox, namespace, model_server):
         empty = await api.post(f"/api/deployments/{namespace}/chatty/chat", json={"messages": []})
         missing = await api.post(f"/api/deployments/{namespace}/nobody/chat", json={"messages": [{"role": "user",
                                                                                                 "content": "hi"}]})
+        # Upstream's client, given no namespace, posts to /{name}/chat: the namespace from the query, else the
+        # default one.
+        queried = await api.post("/api/deployments/chatty/chat", params={"namespace": namespace}, json=hello)
+        defaulted = await api.post("/api/deployments/chatty/chat", json=hello)
+        elsewhere = await api.post("/api/deployments/chatty/chat", params={"namespace": "default"}, json=hello)
+        bad = await api.post("/api/deployments/chatty/chat", params={"namespace": "Not_A_Namespace"}, json=hello)
     assert answer.headers["content-type"].startswith("text/event-stream")
-    events = _events(answer.text)
-    assert events[-1] == "[DONE]"
-    text = "".join((json.loads(e)["choices"][0].get("delta") or {}).get("content") or "" for e in events[:-1])
-    assert text == "Hello there"  # the simulator echoes in echo mode
+    assert _answer(answer.text) == "Hello there"  # the simulator echoes in echo mode
     assert pending.status_code == 409
     assert pending.json()["error"]["message"] == "Deployment 'sleepy' is not running (current phase: Pending)"
     assert empty.status_code == 400 and "messages" in empty.json()["error"]["message"]
     assert missing.status_code == 404
+    for same in (queried, defaulted):
+        assert same.status_code == 200 and same.headers["content-type"].startswith("text/event-stream")
+        assert _answer(same.text) == "Hello there"
+    assert elsewhere.status_code == 404
+    assert bad.status_code == 400 and "namespace" in bad.json()["error"]["message"]
 
 
 async def test_chat_with_an_unreachable_model_server(sandbox, namespace):

@@ -86,9 +86,13 @@ async def test_an_unreachable_price_api_is_not_fatal(sandbox, monkeypatch):
     assert price.json()["error"] == "Azure pricing API is unreachable (ConnectError)"
 
 
-async def test_throughput_for_the_sandbox_pool(sandbox):
+async def test_throughput_for_the_sandbox_pool(sandbox, hub):
     async with DashboardAPI(sandbox, _settings(sandbox)) as api:
         answer = await api.get("/api/installation/gpu-throughput", params={"paramCount": 8e9})
+        known = (await api.get("/api/installation/gpu-throughput",
+                               params={"paramCount": 8e9, "modelId": "Qwen/Qwen3-8B"})).json()
+        unknown = (await api.get("/api/installation/gpu-throughput",
+                                 params={"paramCount": 8e9, "modelId": "acme/no-config-here"})).json()
         bad = await api.get("/api/installation/gpu-throughput", params={"quantization": "fp4"})
         models = (await api.get("/api/costs/gpu-models")).json()
         normal = (await api.get("/api/costs/normalize-gpu", params={"label": "NVIDIA-A100-SXM4-40GB"})).json()
@@ -99,7 +103,10 @@ async def test_throughput_for_the_sandbox_pool(sandbox):
     body = answer.json()
     assert answer.status_code == 200 and body["gpuModel"] == "A100-80GB" and body["capacityLabel"] == "4x80 GB"
     assert body["perChatTokensPerSec"] == round(2039e9 / 16e9 * 0.8) and body["tpSize"] == 1
-    assert body["lowConfidence"] is False
+    assert body["lowConfidence"] is True  # no model id: its architecture is unknown
+    # The Hub's config.json gives the layers and KV heads: how many chats fit is counted.
+    assert known["lowConfidence"] is False and known["concurrentSequences"] > 0 and known["doesNotFit"] is False
+    assert unknown["lowConfidence"] is True and "concurrentSequences" not in unknown
     assert bad.status_code == 400 and "quantization" in bad.json()["error"]["message"]
     assert models["success"] is True and len(models["models"]) == 10
     assert normal == {"success": True, "originalLabel": "NVIDIA-A100-SXM4-40GB", "normalizedModel": "A100-40GB",

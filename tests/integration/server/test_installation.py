@@ -3,121 +3,34 @@ repository on 127.0.0.1, the provider and runtime status that follows, the GPU O
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import subprocess
-import threading
 import uuid
 from pathlib import Path
 
-import pytest
 import yaml
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
 from airunway.kube.resources import CRDS, NAMESPACES, PODS
+from airunway.policy.gateway import DEFAULT_EPP_IMAGE
 from airunway.sandbox.cluster import GPU_MEMORY_MIB, GPU_PRODUCT, REGION
 from airunway.server.app import Settings
+from airunway.versions import GAIE_CRDS, GATEWAY_API_CRDS
 
+from charts import CHART, CRD_NAME, provider_config
 from support import DEPLOY, DashboardAPI, kget, until
-
-CRD_NAME = "widgets.demo.airunway.test"
-CHART = "demo-operator"
-
-
-def _chart(folder: Path) -> Path:
-    """A small chart: an operator Deployment, and a CRD in crds/."""
-    chart = folder / CHART
-    (chart / "templates").mkdir(parents=True)
-    (chart / "crds").mkdir()
-    (chart / "Chart.yaml").write_text(yaml.safe_dump(
-        {"apiVersion": "v2", "name": CHART, "version": "0.1.0", "appVersion": "0.1.0"}))
-    (chart / "values.yaml").write_text(yaml.safe_dump({"replicaCount": 1, "logLevel": "info"}))
-    labels = {"app.kubernetes.io/name": CHART}
-    (chart / "templates" / "deployment.yaml").write_text(
-        yaml.safe_dump({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "{{ .Release.Name }}", "labels": labels},
-            "spec": {"replicas": "REPLICAS", "selector": {"matchLabels": labels}, "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "operator", "image": "demo/operator:0.1.0",
-                                         "args": ["--log-level=LOGLEVEL"]}]}}},
-        }).replace("REPLICAS", "{{ .Values.replicaCount }}").replace("LOGLEVEL", "{{ .Values.logLevel }}"))
-    (chart / "crds" / "widgets.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": CRD_NAME},
-        "spec": {"group": "demo.airunway.test", "scope": "Namespaced",
-                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                 "versions": [{"name": "v1", "served": True, "storage": True,
-                               "schema": {"openAPIV3Schema": {"type": "object",
-                                                              "x-kubernetes-preserve-unknown-fields": True}}}]},
-    }))
-    return chart
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def chart_repo(sandbox, tmp_path_factory):
-    """A Helm chart repository (index.yaml and the packaged chart) served on 127.0.0.1."""
-    root = tmp_path_factory.mktemp("charts")
-    served = root / "repo"
-    served.mkdir()
-    helm = str(sandbox.bin_dir / "helm")
-    subprocess.run([helm, "package", str(_chart(root / "src")), "--destination", str(served)], check=True,
-                   capture_output=True)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(served)))
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    subprocess.run([helm, "repo", "index", str(served), "--url", url], check=True, capture_output=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield url
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def helm_env(sandbox, monkeypatch, tmp_path):
-    """helm and kubectl from the sandbox's binaries, with their own Helm home."""
-    monkeypatch.setenv("HELM_PATH", str(sandbox.bin_dir / "helm"))
-    monkeypatch.setenv("KUBECTL_PATH", str(sandbox.bin_dir / "kubectl"))
-    for kind in ("CONFIG", "CACHE", "DATA"):
-        monkeypatch.setenv(f"HELM_{kind}_HOME", str(tmp_path / f"helm-{kind.lower()}"))
 
 
 def _settings(sandbox) -> Settings:
     return Settings(kubeconfig=str(sandbox.kubeconfig), auth_enabled=False)
 
 
-def _config(name: str, repo: str, namespace: str, **chart) -> dict:
-    installation = {
-        "description": "A demo operator", "defaultNamespace": namespace,
-        "helmRepos": [{"name": "demo", "url": repo}],
-        "helmCharts": [{"name": CHART, "chart": f"demo/{CHART}", "version": "0.1.0", "namespace": namespace,
-                        "createNamespace": True, "values": {"logLevel": "debug"}, **chart}],
-    }
-    health = {"crds": [{"name": CRD_NAME, "displayName": "Demo widget CRD"}],
-              "operatorPods": [{"namespace": namespace, "selectors": [f"app.kubernetes.io/name={CHART}"]}]}
-    return {
-        "apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig",
-        "metadata": {"name": name, "annotations": {
-            "airunway.ai/display-name": "Demo", "airunway.ai/installation": json.dumps(installation),
-            "airunway.ai/health": json.dumps(health)}},
-        "spec": {"capabilities": {"engines": [
-            {"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True, "requiresCRD": True}]}},
-    }
-
-
 async def test_helm_install_and_uninstall_show_in_provider_status(sandbox, chart_repo, helm_env):
     name = f"demo-{uuid.uuid4().hex[:6]}"
     namespace = f"demo-op-{uuid.uuid4().hex[:6]}"
     async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
-        await kube.create(INFERENCE_PROVIDER_CONFIGS, _config(name, chart_repo, namespace))
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, provider_config(name, chart_repo, namespace))
         try:
             helm = (await api.get("/api/installation/helm/status")).json()
             assert helm["available"] is True and helm["version"].startswith("v3.")
@@ -177,7 +90,7 @@ async def test_helm_install_and_uninstall_show_in_provider_status(sandbox, chart
 
             # Installing again with the chart's CRDs handled by us: the existing CRD is left alone.
             config = await kube.get(INFERENCE_PROVIDER_CONFIGS, name)
-            config["metadata"]["annotations"] = _config(name, chart_repo, namespace, preInstallMissingCrds=True)[
+            config["metadata"]["annotations"] = provider_config(name, chart_repo, namespace, preInstallMissingCrds=True)[
                 "metadata"]["annotations"]
             await kube.update(INFERENCE_PROVIDER_CONFIGS, config)
             again = await api.post(f"/api/installation/providers/{name}/install")
@@ -201,7 +114,7 @@ async def test_a_failed_install_names_its_step(sandbox, helm_env):
     """A repository nobody serves: the install stops at its first step, with helm's own words."""
     name = f"demo-{uuid.uuid4().hex[:6]}"
     async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
-        await kube.create(INFERENCE_PROVIDER_CONFIGS, _config(name, "http://127.0.0.1:9", "demo-nowhere"))
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, provider_config(name, "http://127.0.0.1:9", "demo-nowhere"))
         try:
             answer = await api.post(f"/api/installation/providers/{name}/install")
             unknown = await api.post("/api/installation/providers/no-such-provider/install")
@@ -220,7 +133,7 @@ async def test_without_helm(sandbox, monkeypatch):
     monkeypatch.setenv("HELM_PATH", "/nonexistent/helm")
     name = f"demo-{uuid.uuid4().hex[:6]}"
     async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
-        await kube.create(INFERENCE_PROVIDER_CONFIGS, _config(name, "http://127.0.0.1:9", "demo-nowhere"))
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, provider_config(name, "http://127.0.0.1:9", "demo-nowhere"))
         try:
             status = (await api.get("/api/installation/helm/status")).json()
             install = await api.post(f"/api/installation/providers/{name}/install")
@@ -236,7 +149,7 @@ async def test_without_helm(sandbox, monkeypatch):
 
 async def test_providers_registered_without_a_crd_cannot_be_installed_here(sandbox):
     name = f"demo-{uuid.uuid4().hex[:6]}"
-    config = _config(name, "http://127.0.0.1:9", "demo-nowhere")
+    config = provider_config(name, "http://127.0.0.1:9", "demo-nowhere")
     config["spec"]["capabilities"]["engines"][0]["requiresCRD"] = False
     async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
         await kube.create(INFERENCE_PROVIDER_CONFIGS, config)
@@ -254,7 +167,7 @@ async def test_providers_registered_without_a_crd_cannot_be_installed_here(sandb
         "Demo is managed by provider registration and cannot be uninstalled from this page.")
 
 
-async def test_runtime_status_follows_the_registered_config(sandbox):
+async def test_runtime_status_follows_the_registeredprovider_config(sandbox):
     """A KubeRay config without health hints is judged by the hints KubeRay publishes (the built-in table); once it
     names its own CRD label and operator namespace, the status follows those; the namespace comes from the config, the
     deploy form's order from the table, and storage volumes from the table unless the config declares them."""
@@ -301,6 +214,40 @@ async def test_runtime_status_follows_the_registered_config(sandbox):
     assert second["message"] == (
         f"RayService CRD found, but no ready KubeRay operator pods were detected in {namespace}")
     assert (second["defaultNamespace"], second["preference"], second["modelStorage"]) == (namespace, 40, True)
+
+
+async def test_runtime_status_is_also_under_installation(sandbox):
+    """Upstream answers ``/api/installation/runtimes/status`` as well, with the same body."""
+    provider = f"both-{uuid.uuid4().hex[:6]}"
+    async with await Client.connect(sandbox.kubeconfig) as kube, DashboardAPI(sandbox, _settings(sandbox)) as api:
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, {
+            "apiVersion": "airunway.ai/v1alpha1", "kind": "InferenceProviderConfig", "metadata": {"name": provider},
+            "spec": {"capabilities": {"engines": [{"name": "vllm", "requiresCRD": False}]}}})
+        try:
+            plain = await api.get("/api/runtimes/status")
+            installation = await api.get("/api/installation/runtimes/status")
+        finally:
+            await kube.delete(INFERENCE_PROVIDER_CONFIGS, provider, ignore_not_found=True)
+    assert plain.status_code == installation.status_code == 200
+    assert installation.json() == plain.json()
+    assert provider in [r["id"] for r in plain.json()["runtimes"]]
+
+
+async def test_gateway_status_names_the_pinned_versions_the_cluster_has(sandbox):
+    """The sandbox installs the pinned Gateway API and Inference Extension CRDs: the status reads their versions off
+    the CRDs, and its pinned version, install commands and the endpoint picker image name the same releases."""
+    async with DashboardAPI(sandbox, _settings(sandbox)) as api:
+        status = (await api.get("/api/installation/gateway/status")).json()
+    assert status["gatewayApiInstalled"] and status["inferenceExtInstalled"]
+    gateway_api, extension = status["gatewayApiVersion"], status["inferenceExtVersion"]
+    assert (gateway_api, extension) == (GATEWAY_API_CRDS.version, GAIE_CRDS.version)
+    assert status["pinnedVersion"] == extension
+    assert status["installCommands"] == [
+        "kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+        f"{gateway_api}/standard-install.yaml",
+        "kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/"
+        f"download/{extension}/manifests.yaml"]
+    assert DEFAULT_EPP_IMAGE.endswith(f"/epp:{extension}")
 
 
 def _gpu_nodes(sandbox) -> list[dict]:
@@ -405,7 +352,7 @@ async def test_installs_need_the_installer_permissions(sandbox, chart_repo, helm
     sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(base))
     async with await Client.connect(sandbox.kubeconfig) as kube, \
             DashboardAPI(sandbox, Settings(kubeconfig=str(path), auth_enabled=False)) as api:
-        await kube.create(INFERENCE_PROVIDER_CONFIGS, _config(name, chart_repo, target))
+        await kube.create(INFERENCE_PROVIDER_CONFIGS, provider_config(name, chart_repo, target))
         try:
             refused = await api.post(f"/api/installation/providers/{name}/install")
             sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(installer))

@@ -90,7 +90,8 @@ async def test_the_token_is_stored_everywhere_and_shown_nowhere(sandbox, hub, ca
             again = await api.post("/api/secrets/huggingface", json={"accessToken": TOKEN})
             deleted = await api.delete("/api/secrets/huggingface")
             after = await api.get("/api/secrets/huggingface/status")
-            answers = [empty, refused, blank, saved, status, again, deleted, after]
+            nothing_left = await api.delete("/api/secrets/huggingface")
+            answers = [empty, refused, blank, saved, status, again, deleted, after, nothing_left]
             remaining = [ns for ns in TARGET_NAMESPACES if await kube.get_or_none(SECRETS, SECRET_NAME, ns)]
         finally:
             await _cleanup(kube, TARGET_NAMESPACES)
@@ -118,6 +119,10 @@ async def test_the_token_is_stored_everywhere_and_shown_nowhere(sandbox, hub, ca
     assert deleted.json() == {"success": True, "message": "HuggingFace secrets deleted successfully",
                               "results": [{"namespace": n, "success": True} for n in TARGET_NAMESPACES]}
     assert after.json()["configured"] is False and remaining == []
+    # Nothing to delete: as upstream, not a success, and each namespace says why.
+    assert nothing_left.status_code == 200
+    assert nothing_left.json() == {"success": False, "message": "Some secrets could not be deleted", "results": [
+        {"namespace": n, "success": False, "error": f'secrets "{SECRET_NAME}" not found'} for n in TARGET_NAMESPACES]}
 
     out, err = capfd.readouterr()
     for answer in answers:

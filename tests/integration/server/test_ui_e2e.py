@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fakes.aiconfigurator import install_cli
 from fakes.hub import Hub
-from fakes.standins import AzurePrices, RecipesSite, serve
+from fakes.standins import AzurePrices, RecipesSite, ServerMetrics, serve
 from support import DATA, ROOT, ControllerProcess, DashboardProcess, free_port
 from workload import set_ready
 
@@ -35,6 +36,9 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
                             "Qwen/Qwen3-0.6B", "--force-dummy-tokenizer"], stdout=open(tmp_path / "sim.log", "wb"),
                            stderr=subprocess.STDOUT)
     hub, azure, recipes = Hub(), serve(AzurePrices), serve(RecipesSite)
+    # Ray Serve and SGLang exports for the deployments named so, the simulator's for the others.
+    ServerMetrics.upstream = f"http://127.0.0.1:{sim_port}/metrics"
+    server_metrics = serve(ServerMetrics)
     core = ControllerProcess(sandbox, tmp_path / "controller.log")
     provider = ControllerProcess(sandbox, tmp_path / "provider.log", command=("provider", "vllm"))
     processes = []
@@ -42,14 +46,26 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
     kaito = yaml.safe_load((DATA / "providerconfigs" / "kaito.yaml").read_text())
     sandbox.kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", input=yaml.safe_dump(kaito))
     set_ready(sandbox, "kaito", True)
+    # Dynamo registered, not ready: the form offers it (multi-node) and says it is not installed.
+    dynamo = yaml.safe_load((DATA / "providerconfigs" / "dynamo.yaml").read_text())
+    sandbox.kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", input=yaml.safe_dump(dynamo))
+    # A Gateway to route through: the deploy form offers its "Gateway routing" switch.
+    sandbox.kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "inference-gateway", "namespace": namespace,
+                     "labels": {"airunway.ai/inference-gateway": "true"}},
+        "spec": {"gatewayClassName": "test", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}))
     try:
         core.wait_ready()
         provider.wait_ready()
-        env = {"AIRUNWAY_METRICS_URL": f"http://127.0.0.1:{sim_port}/metrics",
+        env = {"AIRUNWAY_METRICS_URL": server_metrics.url + "/{name}/metrics",
                "AIRUNWAY_MODEL_URL": f"http://127.0.0.1:{sim_port}", "HF_ENDPOINT": hub.url,
                "AZURE_PRICING_URL": azure.url, "VLLM_RECIPES_BASE_URL": recipes.url,
                "HELM_PATH": str(sandbox.bin_dir / "helm"),
-               "KUBECTL_PATH": str(sandbox.bin_dir / "kubectl")}
+               "KUBECTL_PATH": str(sandbox.bin_dir / "kubectl"),
+               # The AI Configurator CLI stand-in on PATH; HuggingFace sign-in through the Hub stand-in's OAuth.
+               "PATH": f"{install_cli(tmp_path / 'bin')}:{os.environ['PATH']}", "HOME": str(tmp_path / "home"),
+               "HF_CLIENT_ID": "airunway-e2e"}
         processes.append(DashboardProcess(sandbox, tmp_path / "dashboard.log", env=env))
         base = processes[-1].start()
         processes.append(DashboardProcess(sandbox, tmp_path / "login.log", env={"AUTH_ENABLED": "true"}))
@@ -71,7 +87,9 @@ def test_browse_deploy_watch_and_delete_in_the_browser(sandbox, namespace, tmp_p
         provider.stop()
         sim.terminate()
         sim.wait(timeout=30)
-        sandbox.kubectl("delete", "inferenceproviderconfig", "kaito", "--wait=false", check=False)
+        sandbox.kubectl("delete", "inferenceproviderconfig", "kaito", "dynamo", "--wait=false", check=False)
+        sandbox.kubectl("delete", "gateway", "inference-gateway", "-n", namespace, "--wait=false", check=False)
         hub.close()
         azure.close()
         recipes.close()
+        server_metrics.close()

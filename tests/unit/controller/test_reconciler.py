@@ -258,6 +258,23 @@ def test_provider_config_events_before_the_deployments_are_listed_enqueue_nothin
     assert reconciler.deployments_affected_by({"metadata": {"name": "vllm"}}) == []
 
 
+async def test_an_auto_selected_provider_that_cannot_render_the_name_fails_validation(world):
+    world[0].put(INFERENCE_PROVIDER_CONFIGS, provider_config("kaito"))
+    name = "n" * 63  # within every provider's limit, so admitted without a provider named
+    status = await reconcile(world, deployment(name, engine={"type": "llamacpp"}))
+    assert status["provider"]["name"] == "kaito"
+
+    world[0].put(INFERENCE_PROVIDER_CONFIGS, provider_config("kuberay"))
+    world[0].objects[INFERENCE_PROVIDER_CONFIGS].pop(Key("", "kaito"))
+    status = await reconcile(world, deployment("k" * 48, engine={"type": "vllm"}, resources={"gpu": {"count": 1}}))
+    assert status["phase"] == "Failed" and "provider" not in status
+    assert status["message"] == (
+        f'Validation failed: metadata.name: Invalid value: "{"k" * 48}": must be no more than 47 characters for '
+        'provider "kuberay" (got 48): KubeRay refuses longer RayService names (the name of the RayCluster it creates '
+        "adds a suffix)")
+    assert conditions(status)["Validated"][:2] == ("False", "ValidationFailed")
+
+
 # -- providers that stop reporting ---------------------------------------------------------------------------
 
 

@@ -11,7 +11,11 @@ import yaml
 from airunway.api import InferenceProviderConfig
 from airunway.policy.defaulting import default
 from airunway.policy.fielderrors import ErrorType, aggregate_message
-from airunway.policy.overrides import SECURITY_OVERRIDE_KEYS, validate_overrides
+from airunway.policy.overrides import (
+    ALWAYS_REFUSED_OVERRIDE_KEYS,
+    HOST_ACCESS_OVERRIDE_KEYS,
+    validate_overrides,
+)
 from airunway.policy.render import default_provider_configs
 from airunway.policy.validation import (
     ProviderLookupError,
@@ -239,10 +243,29 @@ def test_non_object_overrides_in_a_deployment():
     assert str(error) == 'spec.provider.overrides: Invalid value: "<redacted 9 bytes>": overrides must be a JSON object'
 
 
-@pytest.mark.parametrize("key", SECURITY_OVERRIDE_KEYS)
+HINT_UNNAMED = (
+    '; it gives pods access to the host, which a cluster admin can allow only for a named provider (set '
+    'spec.provider.name) with the annotation airunway.ai/allow-host-access: "true" on its InferenceProviderConfig'
+)
+
+
+def hint(provider: str) -> str:
+    return (f'; it gives pods access to the host, which a cluster admin can allow for provider "{provider}" with the '
+            'annotation airunway.ai/allow-host-access: "true" on its InferenceProviderConfig')
+
+
+@pytest.mark.parametrize("key", ["securityContext", *ALWAYS_REFUSED_OVERRIDE_KEYS])
 def test_security_keys_are_forbidden_in_overrides(key):
     error = only_error({"provider": {"overrides": {"spec": {"template": {key: True}}}}})
     assert str(error) == f'spec.provider.overrides.spec.template.{key}: Forbidden: overriding "{key}" is not allowed for security reasons'
+    assert error.type == ErrorType.FORBIDDEN
+
+
+@pytest.mark.parametrize("key", HOST_ACCESS_OVERRIDE_KEYS)
+def test_host_access_keys_are_forbidden_in_overrides_and_the_opt_in_is_named(key):
+    error = only_error({"provider": {"overrides": {"spec": {"template": {key: True}}}}})
+    assert str(error) == (f'spec.provider.overrides.spec.template.{key}: Forbidden: overriding "{key}" is not allowed '
+                          f"for security reasons{HINT_UNNAMED}")
     assert error.type == ErrorType.FORBIDDEN
 
 
@@ -250,8 +273,107 @@ def test_forbidden_keys_inside_arrays_and_only_the_outermost():
     overrides = {"containers": [{"name": "a"}, {"securityContext": {"securityContext": {}}}], "matrix": [[{"hostPID": True}]]}
     assert errors_of({"provider": {"overrides": overrides}}) == [
         'spec.provider.overrides.containers[1].securityContext: Forbidden: overriding "securityContext" is not allowed for security reasons',
-        'spec.provider.overrides.matrix[0][0].hostPID: Forbidden: overriding "hostPID" is not allowed for security reasons',
+        f'spec.provider.overrides.matrix[0][0].hostPID: Forbidden: overriding "hostPID" is not allowed for security reasons{HINT_UNNAMED}',
     ]
+
+
+VLLM_HOST_ACCESS = InferenceProviderConfig.model_validate({
+    "metadata": {"name": "vllm", "annotations": {"airunway.ai/allow-host-access": "true"}},
+    "spec": {"capabilities": {"engines": [{"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True}]}},
+})
+VLLM = ipc("vllm", [{"name": "vllm", "servingModes": ["aggregated"], "gpuSupport": True}])
+HOST_ACCESS_OVERRIDES = {
+    "spec": {"template": {"spec": {
+        "hostNetwork": True, "hostPID": True, "hostIPC": True, "serviceAccountName": "node-admin",
+        "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
+        "containers": [{"name": "main", "ports": [{"containerPort": 8000, "hostPort": 80}],
+                        "securityContext": {"privileged": True, "allowPrivilegeEscalation": True,
+                                            "capabilities": {"add": ["SYS_ADMIN"]}}}],
+    }}}
+}
+POD = "spec.provider.overrides.spec.template.spec"
+
+
+def host_access_errors(overrides, providers, **provider) -> list[str]:
+    spec = {"engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}},
+            "provider": {**provider, "overrides": overrides}}
+    return [str(e) for e in create(spec, providers=providers)[0]]
+
+
+def test_each_host_access_override_is_refused_with_its_field_unless_the_provider_allows_it():
+    refused = 'Forbidden: overriding "{}" is not allowed for security reasons' + hint("vllm")
+    assert host_access_errors(HOST_ACCESS_OVERRIDES, [VLLM], name="vllm") == [
+        f"{POD}.hostNetwork: " + refused.format("hostNetwork"),
+        f"{POD}.hostPID: " + refused.format("hostPID"),
+        f"{POD}.hostIPC: " + refused.format("hostIPC"),
+        f"{POD}.serviceAccountName: " + refused.format("serviceAccountName"),
+        f"{POD}.volumes[0].hostPath: " + refused.format("hostPath"),
+        f"{POD}.containers[0].ports[0].hostPort: " + refused.format("hostPort"),
+        f"{POD}.containers[0].securityContext: " + refused.format("securityContext"),
+    ]
+    assert host_access_errors(HOST_ACCESS_OVERRIDES, [VLLM_HOST_ACCESS], name="vllm") == []
+    # The opt-in belongs to the provider: it does not carry over to another one.
+    assert len(host_access_errors(HOST_ACCESS_OVERRIDES, [VLLM_HOST_ACCESS, KAITO], name="kaito")) == 7
+
+
+def test_the_opt_in_reallows_only_host_access():
+    overrides = {"securityContext": {"privileged": True, "runAsUser": 0}, "spec": {"nodeName": "gpu-1",
+                 "automountServiceAccountToken": True, "runtimeClassName": "x", "priorityClassName": "y"}}
+    assert host_access_errors(overrides, [VLLM_HOST_ACCESS], name="vllm") == [
+        'spec.provider.overrides.securityContext.runAsUser: Forbidden: overriding "securityContext.runAsUser" is not '
+        "allowed for security reasons; host access allows only privileged, capabilities, allowPrivilegeEscalation here",
+        'spec.provider.overrides.spec.nodeName: Forbidden: overriding "nodeName" is not allowed for security reasons',
+        'spec.provider.overrides.spec.automountServiceAccountToken: Forbidden: overriding '
+        '"automountServiceAccountToken" is not allowed for security reasons',
+        'spec.provider.overrides.spec.runtimeClassName: Forbidden: overriding "runtimeClassName" is not allowed for '
+        "security reasons",
+        'spec.provider.overrides.spec.priorityClassName: Forbidden: overriding "priorityClassName" is not allowed for '
+        "security reasons",
+    ]
+    assert host_access_errors({"securityContext": None}, [VLLM_HOST_ACCESS], name="vllm") == [
+        'spec.provider.overrides.securityContext: Invalid value: "<redacted 4 bytes>": a securityContext override '
+        "must be an object"]
+
+
+def test_host_access_keys_are_matched_without_regard_to_case():
+    errors = host_access_errors({"spec": {"HostNetwork": True, "SECURITYCONTEXT": {"Privileged": True}}}, [VLLM],
+                                name="vllm")
+    assert [e.split(": ")[0] for e in errors] == ["spec.provider.overrides.spec.HostNetwork",
+                                                  "spec.provider.overrides.spec.SECURITYCONTEXT"]
+
+
+def test_the_opt_in_of_an_auto_selected_provider_applies_on_update():
+    # No provider named: the opt-in cannot apply; once selected (status.provider.name), that provider's does.
+    assert host_access_errors({"hostNetwork": True}, [VLLM_HOST_ACCESS]) == [
+        f'spec.provider.overrides.hostNetwork: Forbidden: overriding "hostNetwork" is not allowed for security '
+        f"reasons{HINT_UNNAMED}"]
+    selected = default(obj({"provider": {"overrides": {"hostNetwork": True}}}, status={"provider": {"name": "vllm"}}))
+    assert validate_create(selected, [VLLM_HOST_ACCESS])[0] == []
+    assert [e.field for e in validate_create(selected, [VLLM])[0]] == ["spec.provider.overrides.hostNetwork"]
+
+
+def test_host_access_admitted_before_stays_admitted_while_the_overrides_do_not_change():
+    """The opt-in withdrawn: updates that keep the overrides (a label, a finalizer's removal) still go through;
+    a change of the overrides is checked afresh."""
+    spec = {"engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}},
+            "provider": {"name": "vllm", "overrides": HOST_ACCESS_OVERRIDES}}
+    old = default(obj(spec))
+    assert validate_create(old, [VLLM_HOST_ACCESS])[0] == []
+    relabelled = copy.deepcopy(old)
+    relabelled["metadata"]["labels"] = {"team": "a"}
+    assert validate_update(old, relabelled, [VLLM])[0] == []
+    changed = copy.deepcopy(old)
+    changed["spec"]["provider"]["overrides"]["spec"]["template"]["spec"]["hostNetwork"] = False
+    assert len(validate_update(old, changed, [VLLM])[0]) == 7
+    assert validate_update(old, changed, [VLLM_HOST_ACCESS])[0] == []
+
+
+def test_an_unreadable_provider_config_does_not_allow_host_access():
+    def unreadable(_name):
+        raise ProviderLookupError(ProviderLookupError.OTHER, "timeout")
+
+    errors = host_access_errors({"hostNetwork": True}, unreadable, name="vllm")
+    assert [e.split(": ")[0] for e in errors] == ["spec.provider.overrides.hostNetwork"]
 
 
 @pytest.mark.parametrize("key", ["replicas", "resources"])
@@ -415,14 +537,22 @@ def test_storage_claim_name_with_size_must_be_generated():
     assert storage_errors([{"name": "v", "mountPath": "/data", "size": "1Gi", "storageClassName": ""}]) == []
 
 
+def too_long(name: str) -> str:
+    """The refusal of a name longer than a label value, which comes first (issue 15)."""
+    return (f'metadata.name: Invalid value: "{name}": must be no more than 63 characters (got {len(name)}): the '
+            "providers label what they create with it (airunway.ai/deployment), and label values are limited to 63 "
+            "characters")
+
+
 def test_storage_generated_claim_name_length():
     name = "m" * 250
     errors = storage_errors([{"name": "vol", "mountPath": "/data", "size": "1Gi"}], name=name)
     assert errors == [
+        too_long(name),
         f'spec.model.storage.volumes[0].name: Invalid value: "vol": auto-generated PVC claim name "{name}-vol" exceeds '
-        "the 253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment or volume name"
+        "the 253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment or volume name",
     ]
-    assert storage_errors([{"name": "v", "mountPath": "/data", "size": "1Gi"}], name="m" * 251) == []
+    assert storage_errors([{"name": "v", "mountPath": "/data", "size": "1Gi"}], name="m" * 251) == [too_long("m" * 251)]
 
 
 def test_storage_unsupported_access_mode():
@@ -501,10 +631,11 @@ def test_storage_download_job_name_length():
     name = "m" * 239  # + "-model-download" = 254
     volumes = [{"name": "c", "purpose": "modelCache", "size": "1Gi"}]
     assert storage_errors(volumes, name=name) == [
+        too_long(name),
         f'metadata.name: Invalid value: "{name}": auto-generated download Job name "{name}-model-download" exceeds the '
-        "253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment name"
+        "253-character Kubernetes name limit (got 254 characters); use a shorter ModelDeployment name",
     ]
-    assert storage_errors([{"name": "c", "purpose": "modelCache", "claimName": "pvc"}], name=name) == []
+    assert storage_errors([{"name": "c", "purpose": "modelCache", "claimName": "pvc"}], name=name) == [too_long(name)]
 
 
 def test_storage_combinations_admitted():
@@ -765,3 +896,90 @@ def test_errors_aggregate_like_kubernetes():
         "message": "Required value: model.id is required when source is huggingface",
         "field": "spec.model.id",
     }
+
+
+# --------------------------------------------------------------------------------------------- what providers render
+
+
+def named(provider: str, name: str, **spec) -> list[str]:
+    """The errors of creating ``name`` on ``provider`` with the vLLM engine on one GPU (unless ``spec`` says else)."""
+    spec = {"resources": {"gpu": {"count": 1}}, "provider": {"name": provider}, **spec,
+            "engine": {"type": "vllm", **spec.get("engine", {})}}
+    return errors_of({key: value for key, value in spec.items() if value is not None}, name=name,
+                     providers=default_provider_configs())
+
+
+def test_a_name_longer_than_a_label_value_is_refused_whatever_the_provider():
+    assert errors_of(name="n" * 64) == [too_long("n" * 64)]
+    assert errors_of(name="n" * 253) == [too_long("n" * 253)]
+    assert errors_of(name="n" * 63) == []
+    assert named("vllm", "n" * 63) == named("kaito", "n" * 63) == []
+
+
+@pytest.mark.parametrize("provider,limit,spec,reason", [
+    ("kuberay", 47, {}, "KubeRay refuses longer RayService names (the name of the RayCluster it creates adds a suffix)"),
+    ("dynamo", 54, {}, 'Dynamo serves the model through the Service "{name}-frontend", and Service names are limited '
+                       "to 63 characters"),
+    ("dynamo", 48, {"model": {"id": "org/model", "storage": {"volumes": [
+        {"name": "cache", "purpose": "modelCache", "size": "10Gi"}]}}},
+     'the model download Job "{name}-model-download" labels its pods with its name, and label values are limited to '
+     "63 characters"),
+    ("llmd", 55, {"serving": {"mode": "disaggregated"}, "resources": None,
+                  "scaling": {"prefill": {"replicas": 1, "gpu": {"count": 1}}, "decode": {"replicas": 1, "gpu": {"count": 1}}}},
+     "the prefill workers' Deployment \"{name}-prefill\" is also their label value, and label values are limited to "
+     "63 characters"),
+])
+def test_a_name_too_long_for_the_named_providers_derived_names_is_refused(provider, limit, spec, reason):
+    ok, refused = "n" * limit, "n" * (limit + 1)
+    assert named(provider, ok, **spec) == []
+    assert named(provider, refused, **spec) == [
+        f'metadata.name: Invalid value: "{refused}": must be no more than {limit} characters for provider '
+        f'"{provider}" (got {limit + 1}): ' + reason.format(name=refused)]
+
+
+def test_kuberay_names_must_start_with_a_letter():
+    assert named("kuberay", "7b-model") == [
+        'metadata.name: Invalid value: "7b-model": must start with a letter for provider "kuberay": KubeRay requires '
+        "RayService names to be DNS-1035 labels (lower-case letters, digits and '-', starting with a letter)"]
+    assert named("vllm", "7b-model") == []
+
+
+@pytest.mark.parametrize("provider", ["vllm", "llmd", "dynamo"])
+def test_engine_arg_keys_the_provider_refuses_are_refused_with_their_path(provider):
+    args = {"max-model-len": "4096", "--dtype": "half", "a b": "", "x=1": "", "": "v", "ok_key": ""}
+    assert named(provider, "m", engine={"args": args}) == [
+        f'spec.engine.args[{key}]: Invalid value: "{key}": an engine arg key must contain only letters, digits, '
+        "'-' and '_' and not start with '-' (it becomes the flag --<key>)"
+        for key in ("--dtype", "a b", "x=1", "")]
+
+
+def test_kaito_and_kuberay_take_any_engine_arg_key_and_auto_selection_checks_later():
+    args = {"a b": "", "--dtype": "half"}
+    assert named("kuberay", "m", engine={"args": args}) == []
+    assert named("kaito", "m", engine={"args": args}) == []
+    assert errors_of({"engine": {"type": "vllm", "args": args}}) == []
+
+
+def test_direct_vllm_refuses_host_and_port_flags():
+    errors = named("vllm", "m", engine={"args": {"host": "::", "--port": "9000"}, "extraArgs": ["--port=1", "x"]})
+    reserved = ("conflicts with Direct vLLM generated networking; Direct vLLM requires host 0.0.0.0 and port 8000 "
+                "to keep the container, Service, and probes aligned: remove it")
+    assert errors == [
+        f'spec.engine.args[host]: Forbidden: engine arg "host" {reserved}',
+        f'spec.engine.args[--port]: Forbidden: engine arg "--port" {reserved}',
+        f'spec.engine.extraArgs[0]: Forbidden: engine extraArg "--port=1" {reserved}',
+    ]
+    assert named("llmd", "m", engine={"args": {"host": "::"}}) == []
+
+
+def test_engine_args_are_checked_on_update_only_when_they_change():
+    old = default(obj({"engine": {"type": "vllm", "args": {"a b": ""}}, "provider": {"name": "vllm"},
+                       "resources": {"gpu": {"count": 1}}}))
+    relabelled = copy.deepcopy(old)
+    relabelled["metadata"]["labels"] = {"team": "a"}
+    configs = default_provider_configs()
+    assert validate_update(old, relabelled, configs)[0] == []
+    changed = copy.deepcopy(old)
+    changed["spec"]["engine"]["args"]["c d"] = ""
+    assert [e.field for e in validate_update(old, changed, configs)[0]] == [
+        "spec.engine.args[a b]", "spec.engine.args[c d]"]

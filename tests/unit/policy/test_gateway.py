@@ -8,6 +8,7 @@ import pytest
 
 from airunway.controller.gateway.detector import Detector
 from airunway.policy import gateway as objects
+from airunway.versions import GAIE_CRDS
 
 MD = {
     "apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
@@ -146,3 +147,8 @@ def test_detector_rechecks_a_negative_answer_after_the_interval():
     assert asyncio.run(detector.available()) is True  # positive answers are kept
     detector.refresh()
     assert asyncio.run(detector.available()) is False
+
+
+def test_the_endpoint_picker_is_of_the_pinned_inference_extension_release():
+    """One pin for the InferencePool CRD the sandbox and install-crds install and the endpoint picker beside it."""
+    assert objects.DEFAULT_EPP_IMAGE == f"registry.k8s.io/gateway-api-inference-extension/epp:{GAIE_CRDS.version}"

@@ -17,7 +17,7 @@ from airunway.policy.render import (
     render,
 )
 
-from support import DATA
+from support import DATA, ROOT
 
 EXAMPLES = DATA / "modeldeployments"
 
@@ -147,7 +147,9 @@ def test_invalid_input_prints_the_webhook_errors(tmp_path):
         'admission webhook "vmodeldeployment-v1alpha1.kb.io" denied the request:',
         '  metadata.name: Invalid value: "a.b": name must not contain dots (dots are invalid in derived Kubernetes volume and service names)',
         "  spec.model.id: Required value: model.id is required when source is huggingface",
-        '  spec.provider.overrides.hostNetwork: Forbidden: overriding "hostNetwork" is not allowed for security reasons',
+        '  spec.provider.overrides.hostNetwork: Forbidden: overriding "hostNetwork" is not allowed for security reasons; '
+        "it gives pods access to the host, which a cluster admin can allow only for a named provider (set "
+        'spec.provider.name) with the annotation airunway.ai/allow-host-access: "true" on its InferenceProviderConfig',
     ]
 
 
@@ -235,3 +237,58 @@ def test_overrides_that_are_not_an_object_are_refused(tmp_path):
     result = run("-f", str(path))
     assert result.exit_code == 1
     assert 'spec.provider.overrides: Invalid value: "<redacted 5 bytes>": overrides must be a JSON object' in result.stderr
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """A ModelDeployment of about 600 bytes whose overrides expand to 9**9 strings through aliases."""
+    lines = ["apiVersion: airunway.ai/v1alpha1", "kind: ModelDeployment", "metadata: {name: bomb}",
+             "a0: &a0 [" + ",".join(['"lol"'] * 9) + "]"]
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    lines.append(f"spec: {{model: {{id: x}}, provider: {{overrides: {{x: *a{levels - 1}}}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_with_exit_code_2_within_bounded_memory(tmp_path):
+    """In a child process limited to 1 GiB of address space, so a regression fails (MemoryError) rather than
+    exhausting the machine."""
+    import resource
+    import subprocess
+    import sys
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb())
+    assert len(path.read_bytes()) < 700
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    result = subprocess.run([sys.executable, "-m", "airunway.cli", "render", "-f", str(path)], capture_output=True,
+                            text=True, preexec_fn=limit, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: {path}: document 1 refused: its anchors and aliases expand it by more than 100,000 nodes (a YAML "
+        "alias bomb?); write the repeated parts out or use fewer aliases")
+
+
+def test_a_provider_config_file_is_read_with_the_same_bounds(tmp_path):
+    path = tmp_path / "configs.yaml"
+    path.write_text(alias_bomb().replace("ModelDeployment", "InferenceProviderConfig"))
+    result = run("-f", str(EXAMPLES / "llama-8b.yaml"), "--provider-config", str(path))
+    assert result.exit_code == 2
+    assert "document 1 refused: its anchors and aliases expand it" in result.stderr
+
+
+def test_host_access_follows_the_provider_configs_annotation(tmp_path):
+    spec = {"model": {"id": "org/model"}, "engine": {"type": "vllm"}, "resources": {"gpu": {"count": 1}},
+            "provider": {"name": "vllm", "overrides": {"spec": {"template": {"spec": {
+                "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}}}}}}
+    path = write(tmp_path, "host.yaml", deployment(spec))
+    folder = ROOT / "src" / "airunway" / "policy" / "default_providers"
+    config = yaml.safe_load((folder / "vllm.yaml").read_text())
+    refused = run("-f", str(path), "--provider-config", str(write(tmp_path, "plain.yaml", config)))
+    assert refused.exit_code == 1
+    assert "spec.provider.overrides.spec.template.spec.volumes[0].hostPath: Forbidden" in refused.stderr
+    config["metadata"].setdefault("annotations", {})["airunway.ai/allow-host-access"] = "true"
+    allowed = rendered("-f", str(path), "--provider-config", str(write(tmp_path, "allowed.yaml", config)))
+    assert allowed["status"]["provider"]["name"] == "vllm"

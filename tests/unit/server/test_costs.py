@@ -59,8 +59,21 @@ def test_throughput_of_a_70b_model_in_fp8_on_h100():
     assert result["kvCacheDtype"] == "fp8" and result["fp8Supported"] is True
     # 80 GiB - 65.2 GiB of weights - 5 GiB leaves about 9.8 GiB; a 32k sequence takes 5 GiB of fp8 KV cache.
     assert result["concurrentSequences"] == 1 and result["doesNotFit"] is False
+    assert result["lowConfidence"] is False  # the architecture is known: the KV cache is counted
     bf16 = throughput.estimate(pool, 70e9, context=8192, quantization="bf16", kv_dtype=None, tp_size=None, dims=dims)
     assert bf16["tpSize"] == 2 and bf16["perChatTokensPerSec"] == round(3350e9 * 2 * 0.85 / 140e9 * 0.8)
+
+
+def test_throughput_without_the_architecture_is_low_confidence():
+    """The speed follows from the size alone; how many chats fit needs the layers and KV heads."""
+    pool = throughput.choose_pool([{"name": "p", "gpuModel": "NVIDIA-A100-SXM4-80GB", "gpuCount": 4,
+                                    "nodeCount": 1}], None)
+    for dims in (None, {}, {"numLayers": 32, "numKvHeads": 8}):  # unknown, or known only in part
+        result = throughput.estimate(pool, 8e9, context=None, quantization=None, kv_dtype=None, tp_size=None,
+                                     dims=dims)
+        assert result["perChatTokensPerSec"] == round(2039e9 / 16e9 * 0.8)
+        assert result["lowConfidence"] is True
+        assert "concurrentSequences" not in result and "doesNotFit" not in result
 
 
 def test_throughput_choices():

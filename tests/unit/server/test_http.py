@@ -59,6 +59,25 @@ def test_trailing_slash_redirects_get_only():
         assert posted.json() == {"error": {"message": "Route not found: POST /api/deployments/", "statusCode": 404}}
 
 
+def test_trailing_slash_redirects_whatever_answered_404(tmp_path):
+    """``/api/models/`` reaches the model route with an empty id, which finds no model: a 404 all the same, so it
+    is redirected like a path no route matches (upstream's route needs a non-empty id)."""
+    with api() as client:
+        models = client.get("/api/models/", follow_redirects=False)
+        head = client.head("/api/nothing-here/?x=1", follow_redirects=False)
+        followed = client.get("/api/models/")
+        one = client.get("/api/models/Qwen/Qwen3-0.6B/", follow_redirects=False)
+        missing = client.get("/api/models/acme/nothing")
+    with api(ui_dir=str(tmp_path)) as client:  # no UI: an unknown page is a 404
+        elsewhere = client.get("http://testserver//evil.example/", follow_redirects=False)
+    assert models.status_code == 301 and models.headers["location"] == "/api/models"
+    assert head.status_code == 301 and head.headers["location"] == "/api/nothing-here?x=1"
+    assert followed.status_code == 200 and len(followed.json()["models"]) == 18
+    assert one.status_code == 301 and one.headers["location"] == "/api/models/Qwen/Qwen3-0.6B"
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "Model not found"
+    assert elsewhere.status_code == 301 and elsewhere.headers["location"] == "/evil.example"  # never another host
+
+
 def test_non_api_paths_without_a_built_ui(tmp_path):
     with api(ui_dir=str(tmp_path)) as client:
         answer = client.get("/some/page")

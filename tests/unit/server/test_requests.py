@@ -307,7 +307,7 @@ class CountingScrapes(MetricsService):
         self.fail = fail
         self.release = asyncio.Event()
 
-    async def _fetch(self, target):
+    async def _fetch(self, target, caller=None):
         self.calls += 1
         await self.release.wait()
         if self.fail:

@@ -8,29 +8,25 @@ from __future__ import annotations
 from typing import Any
 
 from airunway.api.modeldeployment import ModelDeployment
+from airunway.policy.renderable import VLLM_RESERVED_ARGS, flag_key
 from airunway.providers import workloads
 from airunway.providers.objects import TransformError, apply_overrides, sorted_engine_args
 from airunway.providers.vllm.config import DEFAULT_IMAGE
 
-RESERVED_KEYS = ("host", "port")
+RESERVED_KEYS = VLLM_RESERVED_ARGS
 SHM_SIZE = "20Gi"
-
-
-def _flag_key(token: str) -> str:
-    """``--tensor-parallel-size=4`` → ``tensor-parallel-size``."""
-    return token.strip().lstrip("-").split("=", 1)[0]
 
 
 def check_reserved_args(md: ModelDeployment) -> None:
     engine = md.spec.engine
     for key in (engine.args or {}) if engine else {}:
-        if _flag_key(key) in RESERVED_KEYS:
+        if flag_key(key) in RESERVED_KEYS:
             raise TransformError(
                 f'engine arg "{key}" conflicts with Direct vLLM generated networking; Direct vLLM currently requires '
                 "host 0.0.0.0 and port 8000 to keep the container, Service, and probes aligned"
             )
     for arg in (engine.extra_args or []) if engine else []:
-        if arg.strip().startswith("-") and _flag_key(arg) in RESERVED_KEYS:
+        if arg.strip().startswith("-") and flag_key(arg) in RESERVED_KEYS:
             raise TransformError(
                 f'engine extraArg "{arg}" conflicts with Direct vLLM generated networking; Direct vLLM currently '
                 "requires host 0.0.0.0 and port 8000 to keep the container, Service, and probes aligned"
@@ -40,10 +36,10 @@ def check_reserved_args(md: ModelDeployment) -> None:
 def explicit_keys(md: ModelDeployment) -> set[str]:
     """Flags the user set in engine.args or as ``--flag`` in extraArgs: derived flags of the same name are skipped."""
     engine = md.spec.engine
-    keys = {_flag_key(k) for k in (engine.args or {})} if engine else set()
+    keys = {flag_key(k) for k in (engine.args or {})} if engine else set()
     for arg in (engine.extra_args or []) if engine else []:
         if arg.strip().startswith("--"):
-            keys.add(_flag_key(arg))
+            keys.add(flag_key(arg))
     return keys
 
 

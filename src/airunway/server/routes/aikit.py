@@ -7,10 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from airunway.kube.errors import ApiError
-from airunway.server.deps import cluster
+from airunway.kube.client import Client
+from airunway.kube.errors import ApiError, Forbidden
+from airunway.server.deps import acting
 from airunway.server.errors import ApiProblem
-from airunway.server.runtime import Runtime
 from airunway.server.services import aikit
 
 router = APIRouter(prefix="/api/aikit", tags=["aikit"])
@@ -58,14 +58,14 @@ async def preview(body: BuildRequest) -> dict:
     if ref is None:
         raise ApiProblem(400, "Unable to determine image reference for this configuration")
     return {"imageRef": ref, "wasPremade": body.modelSource == "premade",
-            "requiresBuild": body.modelSource == "huggingface", "registryUrl": aikit.PULL_REGISTRY}
+            "requiresBuild": body.modelSource == "huggingface", "registryUrl": aikit.PUSH_REGISTRY}
 
 
 @router.post("/build")
-async def build(body: BuildRequest, rt: Runtime = Depends(cluster)) -> dict:
+async def build(body: BuildRequest, client: Client = Depends(acting)) -> dict:
     req = _checked(body)
     try:
-        return await aikit.build(rt.client, req)
+        return await aikit.build(client, req)
     except aikit.DockerMissing as exc:
         raise ApiProblem(400, str(exc)) from None
     except RuntimeError as exc:
@@ -73,14 +73,16 @@ async def build(body: BuildRequest, rt: Runtime = Depends(cluster)) -> dict:
 
 
 @router.get("/infrastructure/status")
-async def infrastructure_status(rt: Runtime = Depends(cluster)) -> dict:
-    return await aikit.infrastructure_status(rt.client)
+async def infrastructure_status(client: Client = Depends(acting)) -> dict:
+    return await aikit.infrastructure_status(client)
 
 
 @router.post("/infrastructure/setup")
-async def infrastructure_setup(rt: Runtime = Depends(cluster)) -> dict:
+async def infrastructure_setup(client: Client = Depends(acting)) -> dict:
     try:
-        registry = await aikit.ensure_registry(rt.client)
+        registry = await aikit.ensure_registry(client)
+    except Forbidden:
+        raise
     except ApiError as exc:
         raise ApiProblem(500, f"Failed to set up registry: {exc.message or exc}") from None
     if not registry["ready"]:

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from airunway.server.deps import cluster
+from airunway.kube.client import Client
+from airunway.server.deps import acting
 from airunway.server.errors import ApiProblem
-from airunway.server.runtime import Runtime
 from airunway.server.services import autoscaler
 
 router = APIRouter(prefix="/api/autoscaler", tags=["autoscaler"])
 
 
 @router.get("/detection")
-async def detection(rt: Runtime = Depends(cluster)) -> dict:
-    return await autoscaler.detect(rt.client)
+async def detection(client: Client = Depends(acting)) -> dict:
+    return await autoscaler.detect(client)
 
 
 @router.get("/status")
-async def status(rt: Runtime = Depends(cluster)) -> dict:
-    found = await autoscaler.status(rt.client)
+async def status(client: Client = Depends(acting)) -> dict:
+    found = await autoscaler.status(client)
     if found is None:
         raise ApiProblem(404, "Autoscaler status not available")
     return found

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from airunway.server.deps import cluster
-from airunway.server.runtime import Runtime
+from airunway.kube.client import Client
+from airunway.server.deps import acting
 from airunway.server.services import costs, gpus, pricing
 
 router = APIRouter(prefix="/api/costs", tags=["costs"])
@@ -43,12 +43,12 @@ async def estimate(body: EstimateRequest) -> dict:
 @router.get("/node-pools")
 async def node_pools(gpuCount: str | None = Query(None), replicas: str | None = Query(None),  # noqa: N803
                      realtime: str | None = Query(None), computeType: str | None = Query(None),  # noqa: N803
-                     rt: Runtime = Depends(cluster)) -> dict:
+                     client: Client = Depends(acting)) -> dict:
     gpu_count, copies = _int(gpuCount, 1), _int(replicas, 1)
     live = realtime != "false"
     entries = []
     if computeType == "cpu":
-        for pool in (p for p in await gpus.all_node_pools(rt.client) if p["gpuCount"] == 0):
+        for pool in (p for p in await gpus.all_node_pools(client) if p["gpuCount"] == 0):
             found = await _price(pool) if pool.get("instanceType") else None
             if not found:
                 continue
@@ -60,7 +60,7 @@ async def node_pools(gpuCount: str | None = Query(None), replicas: str | None = 
                 "perGpu": {"hourly": 0, "monthly": 0}, "totalGpus": 0, "gpuModel": "CPU", "normalizedGpuModel": "CPU",
                 "notes": ["Real-time pricing from AZURE"]}, "realtimePricing": live_price})
     else:
-        capacity = await gpus.gpu_capacity_or_none(rt.client)
+        capacity = await gpus.gpu_capacity_or_none(client)
         for pool in capacity.detailed()["nodePools"]:
             if not pool.get("gpuModel"):
                 continue

@@ -61,15 +61,17 @@ async def create_deployment(body: CreateDeployment, rt: Runtime = Depends(cluste
 
 
 @router.post("/preview")
-async def preview_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster)) -> dict:
-    return await rt.deployments.preview(body, await _namespace(rt, body.namespace))
+async def preview_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster),
+                             user: Client | None = Depends(caller)) -> dict:
+    return await rt.deployments.preview(body, await _namespace(rt, body.namespace), user)
 
 
 @router.post("/selection")
-async def selection(body: CreateDeployment, rt: Runtime = Depends(cluster)) -> dict:
+async def selection(body: CreateDeployment, rt: Runtime = Depends(cluster),
+                    user: Client | None = Depends(caller)) -> dict:
     """Which engine and provider the controller would choose for this request, and why (an addition to upstream's
     API: the deploy form's "Automatic" choice shows it)."""
-    return await rt.deployments.selection(body, await _namespace(rt, body.namespace))
+    return await rt.deployments.selection(body, await _namespace(rt, body.namespace), user)
 
 
 @router.get("/-/pvcs")
@@ -142,16 +144,29 @@ class ChatRequest(BaseModel):
     seed: int | None = None
 
 
-@router.post("/{namespace}/{name}/chat", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}, "description": "The model's answer as events"}})
+CHAT_ANSWER = {200: {"content": {"text/event-stream": {}}, "description": "The model's answer as events"}}
+
+
+async def _chat(d: One, body: ChatRequest, rt: Runtime):
+    deployment = await d.service.get(d.caller, d.namespace, d.name)
+    up = chat.upstream(deployment, template=rt.settings.model_target(), in_cluster=rt.settings.running_in_cluster(),
+                       client=d.caller or rt.client)
+    return await chat.open_chat(deployment, body.model_dump(exclude_none=True), up)
+
+
+@router.post("/{namespace}/{name}/chat", response_class=StreamingResponse, responses=CHAT_ANSWER)
 async def chat_with_model(body: ChatRequest, namespace: str = Path(..., description="The deployment's namespace"), name: str = Depends(deployment_name),
                           rt: Runtime = Depends(cluster), user: Client | None = Depends(caller)):
     if not is_namespace(namespace):
         raise InvalidRequest([Issue(("namespace",), NAMESPACE_RULE)])
-    deployment = await rt.deployments.get(user, namespace, name)
-    up = chat.upstream(deployment, template=rt.settings.model_target(), in_cluster=rt.settings.running_in_cluster(),
-                       client=user or rt.client)
-    return await chat.open_chat(deployment, body.model_dump(exclude_none=True), up)
+    return await _chat(One(rt.deployments, user, namespace, name), body, rt)
+
+
+@router.post("/{name}/chat", response_class=StreamingResponse, responses=CHAT_ANSWER)
+async def chat_in_namespace(body: ChatRequest, d: One = Depends(one), rt: Runtime = Depends(cluster)):
+    """The same chat, the namespace from the query (default: the configured one), as upstream's client sends it
+    when it has no namespace."""
+    return await _chat(d, body, rt)
 
 
 @router.get("/{name}/logs")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from airunway.kube.client import Client
-from airunway.server.deps import kube
+from airunway.server.deps import acting
 from airunway.server.services import gateway as service
 
 router = APIRouter(prefix="/api/gateway", tags=["gateway"])
@@ -15,22 +15,22 @@ installation = APIRouter(prefix="/api/installation/gateway", tags=["installation
 
 
 @router.get("/status")
-async def gateway_status(client: Client = Depends(kube)) -> dict:
+async def gateway_status(client: Client = Depends(acting)) -> dict:
     return await service.gateway_info(client)
 
 
 @router.get("/models")
-async def gateway_models(client: Client = Depends(kube)) -> dict:
+async def gateway_models(client: Client = Depends(acting)) -> dict:
     return await service.gateway_models(client)
 
 
 @installation.get("/status")
-async def crd_status(client: Client = Depends(kube)) -> dict:
+async def crd_status(client: Client = Depends(acting)) -> dict:
     return await service.crd_status(client)
 
 
 @installation.post("/install-crds")
-async def install_crds(client: Client = Depends(kube)):
+async def install_crds(client: Client = Depends(acting)):
     try:
         return await service.install_crds(client)
     except service.InstallFailed as exc:

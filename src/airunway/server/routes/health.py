@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from airunway import __version__
-from airunway.server.deps import runtime
+from airunway.kube.client import Client
+from airunway.server.deps import acting_if_any, runtime
 from airunway.server.runtime import Runtime
 from airunway.server.services import cluster
 from airunway.server.services.conversions import now_iso
@@ -32,8 +33,8 @@ async def status(rt: Runtime = Depends(runtime)) -> dict:
 
 
 @router.get("/nodes")
-async def nodes(rt: Runtime = Depends(runtime)) -> dict:
-    return {"nodes": await cluster.schedulable_nodes(rt.client)}
+async def nodes(client: Client | None = Depends(acting_if_any)) -> dict:
+    return {"nodes": await cluster.schedulable_nodes(client)}
 
 
 health = APIRouter()

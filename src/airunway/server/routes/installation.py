@@ -1,4 +1,5 @@
-"""``/api/installation`` (Helm, provider runtimes, the GPU Operator, GPU capacity) and ``/api/runtimes/status``.
+"""``/api/installation`` (Helm, provider runtimes, the GPU Operator, GPU capacity) and ``/api/runtimes/status`` (also
+answered at ``/api/installation/runtimes/status``, as upstream).
 
 Installs answer when they are done, as upstream; while one runs, ``…/progress`` tells the steps finished so far and
 the one running now.
@@ -12,12 +13,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
+from airunway.kube.client import Client
 from airunway.kube.errors import ApiError
-from airunway.server.deps import cluster, runtime
+from airunway.server.deps import acting, cluster, installer, runtime
 from airunway.server.errors import ApiProblem
 from airunway.server.runtime import Runtime
 from airunway.server.services import gpus, huggingface, throughput
 from airunway.server.services import installation as service
+from airunway.server.services.installation import Installer
 
 router = APIRouter(prefix="/api/installation", tags=["installation"])
 runtimes = APIRouter(prefix="/api/runtimes", tags=["installation"])
@@ -42,14 +45,14 @@ async def helm_status(rt: Runtime = Depends(runtime)) -> dict:
 
 
 @router.get("/gpu-operator/status")
-async def gpu_operator_status(rt: Runtime = Depends(cluster)) -> dict:
-    return await gpus.gpu_operator_status(rt.client) | {"helmCommands": service.gpu_operator_commands()}
+async def gpu_operator_status(client: Client = Depends(acting)) -> dict:
+    return await gpus.gpu_operator_status(client) | {"helmCommands": service.gpu_operator_commands()}
 
 
 @router.post("/gpu-operator/install")
-async def install_gpu_operator(rt: Runtime = Depends(cluster)):
+async def install_gpu_operator(run: Installer = Depends(installer)):
     try:
-        return await rt.installer.install_gpu_operator()
+        return await run.install_gpu_operator()
     except service.InstallFailed as exc:
         return _failed(exc)
 
@@ -60,13 +63,13 @@ async def gpu_operator_progress(rt: Runtime = Depends(cluster)) -> dict:
 
 
 @router.get("/gpu-capacity")
-async def gpu_capacity(rt: Runtime = Depends(cluster)) -> dict:
-    return (await gpus.gpu_capacity_or_none(rt.client)).to_dict()
+async def gpu_capacity(client: Client = Depends(acting)) -> dict:
+    return (await gpus.gpu_capacity_or_none(client)).to_dict()
 
 
 @router.get("/gpu-capacity/detailed")
-async def gpu_capacity_detailed(rt: Runtime = Depends(cluster)) -> dict:
-    return (await gpus.gpu_capacity_or_none(rt.client)).detailed()
+async def gpu_capacity_detailed(client: Client = Depends(acting)) -> dict:
+    return (await gpus.gpu_capacity_or_none(client)).detailed()
 
 
 Precision = Literal["fp8", "int8", "fp16", "bf16"]
@@ -82,10 +85,10 @@ async def gpu_throughput(
     gpuModel: str | None = Query(None, min_length=1, max_length=200),  # noqa: N803
     tpSize: int | None = Query(None, ge=1, le=64),  # noqa: N803
     x_hf_token: str | None = Header(None),
-    rt: Runtime = Depends(cluster),
+    client: Client = Depends(acting),
 ) -> dict:
     """Estimated generation speed of a model on the cluster's best (or the named) GPU pool."""
-    capacity = await gpus.gpu_capacity_or_none(rt.client)
+    capacity = await gpus.gpu_capacity_or_none(client)
     pool = throughput.choose_pool(capacity.detailed()["nodePools"], gpuModel)
     if pool is None:
         raise ApiProblem(404, "No GPU node pool with known specs found in the cluster.")
@@ -95,13 +98,13 @@ async def gpu_throughput(
 
 
 @router.get("/providers/{provider_id}/status")
-async def provider_status(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
-    return await service.provider_status(rt.client, _provider_id(provider_id))
+async def provider_status(provider_id: str, client: Client = Depends(acting)) -> dict:
+    return await service.provider_status(client, _provider_id(provider_id))
 
 
 @router.get("/providers/{provider_id}/commands")
-async def provider_commands(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
-    return await service.provider_commands(rt.client, _provider_id(provider_id))
+async def provider_commands(provider_id: str, client: Client = Depends(acting)) -> dict:
+    return await service.provider_commands(client, _provider_id(provider_id))
 
 
 @router.get("/providers/{provider_id}/progress")
@@ -110,26 +113,30 @@ async def provider_progress(provider_id: str, rt: Runtime = Depends(cluster)) ->
 
 
 @router.post("/providers/{provider_id}/install")
-async def install_provider(provider_id: str, rt: Runtime = Depends(cluster)):
+async def install_provider(provider_id: str, run: Installer = Depends(installer)):
     try:
-        return await rt.installer.install_provider(_provider_id(provider_id))
+        return await run.install_provider(_provider_id(provider_id))
     except service.InstallFailed as exc:
         return _failed(exc)
 
 
 @router.post("/providers/{provider_id}/uninstall")
-async def uninstall_provider(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
-    return await rt.installer.uninstall_provider(_provider_id(provider_id))
+async def uninstall_provider(provider_id: str, run: Installer = Depends(installer)):
+    try:
+        return await run.uninstall_provider(_provider_id(provider_id))
+    except service.InstallFailed as exc:
+        return _failed(exc)
 
 
 @router.post("/providers/{provider_id}/uninstall-crds")
-async def remove_provider_config(provider_id: str, rt: Runtime = Depends(cluster)) -> dict:
-    return await rt.installer.remove_provider_config(_provider_id(provider_id))
+async def remove_provider_config(provider_id: str, run: Installer = Depends(installer)) -> dict:
+    return await run.remove_provider_config(_provider_id(provider_id))
 
 
 @runtimes.get("/status")
-async def runtimes_status(rt: Runtime = Depends(cluster)):
+@router.get("/runtimes/status")
+async def runtimes_status(client: Client = Depends(acting)):
     try:
-        return {"runtimes": await service.runtimes_status(rt.client)}
+        return {"runtimes": await service.runtimes_status(client)}
     except (ApiError, OSError) as exc:  # upstream answers with an empty list and the reason
         return JSONResponse({"runtimes": [], "error": str(exc)}, status_code=500)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from airunway.server.deps import cluster
+from airunway.kube.client import Client
+from airunway.server.deps import acting, cluster
 from airunway.server.errors import ApiProblem
 from airunway.server.runtime import Runtime
 from airunway.server.services import huggingface
@@ -19,19 +20,20 @@ class TokenBody(BaseModel):
     accessToken: StrictStr = Field(min_length=1, max_length=4096)
 
 
-def _secrets(rt: Runtime) -> HuggingFaceSecrets:
-    return HuggingFaceSecrets(rt.client, huggingface.whoami)
+def _secrets(client: Client, rt: Runtime) -> HuggingFaceSecrets:
+    """The token's Secrets written as ``client`` (the caller), in the namespaces of the providers the dashboard sees."""
+    return HuggingFaceSecrets(client, huggingface.whoami, directory=rt.client)
 
 
 @router.get("/huggingface/status")
-async def status(rt: Runtime = Depends(cluster)) -> dict:
-    return await _secrets(rt).status()
+async def status(client: Client = Depends(acting), rt: Runtime = Depends(cluster)) -> dict:
+    return await _secrets(client, rt).status()
 
 
 @router.post("/huggingface")
-async def save(body: TokenBody, rt: Runtime = Depends(cluster)) -> dict:
+async def save(body: TokenBody, client: Client = Depends(acting), rt: Runtime = Depends(cluster)) -> dict:
     try:
-        ok, saved = await _secrets(rt).save(body.accessToken.strip())
+        ok, saved = await _secrets(client, rt).save(body.accessToken.strip())
     except ValueError as exc:
         raise ApiProblem(400, f"Invalid HuggingFace token: {exc}") from None
     if not ok:
@@ -41,5 +43,5 @@ async def save(body: TokenBody, rt: Runtime = Depends(cluster)) -> dict:
 
 
 @router.delete("/huggingface")
-async def delete(rt: Runtime = Depends(cluster)) -> dict:
-    return await _secrets(rt).delete()
+async def delete(client: Client = Depends(acting), rt: Runtime = Depends(cluster)) -> dict:
+    return await _secrets(client, rt).delete()

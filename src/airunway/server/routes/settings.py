@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, StrictStr
 
+from airunway.kube.client import Client
 from airunway.server import auth
-from airunway.server.deps import runtime
+from airunway.server.deps import acting_if_any, runtime, token_of
 from airunway.server.errors import ApiProblem
 from airunway.server.runtime import Runtime
 from airunway.server.services import providers as service
@@ -26,8 +27,8 @@ async def _providers(rt: Runtime) -> list[dict]:
     return await service.list_providers(rt.client) if rt.client else []
 
 
-async def _provider(rt: Runtime, provider_id: str) -> dict:
-    found = await service.get_provider(rt.client, provider_id) if rt.client else None
+async def _provider(client: Client | None, provider_id: str) -> dict:
+    found = await service.get_provider(client, provider_id) if client else None
     if found is None:
         raise ApiProblem(404, f"Provider not found: {provider_id}")
     return found
@@ -43,13 +44,13 @@ async def get_settings(rt: Runtime = Depends(runtime)) -> dict:
 async def update_settings(body: SettingsUpdate, request: Request, rt: Runtime = Depends(runtime)):
     # The path is public so the UI can read the settings before login; changing them needs a valid token.
     if rt.settings.auth_on():
-        refused = await auth.authenticate(request, rt.client) if rt.client else auth.unauthorized()
+        refused = await auth.authenticate(request, rt.client, rt.reviews) if rt.client else auth.unauthorized()
         if refused is not None:
             return refused
     if rt.config is None:
         raise ApiProblem(503, "No Kubernetes cluster is configured: the settings cannot be saved")
     try:
-        config = await rt.config.update(body.model_dump(exclude_none=True))
+        config = await rt.config.update(body.model_dump(exclude_none=True), rt.caller(token_of(request)))
     except SaveFailed as exc:
         raise ApiProblem(500, "Internal Server Error") from exc
     return {"message": "Settings updated successfully", "config": config}
@@ -63,5 +64,5 @@ async def list_providers(rt: Runtime = Depends(runtime)) -> dict:
 
 @settings_router.get("/providers/{provider_id}")
 @providers_router.get("/{provider_id}")
-async def get_provider(provider_id: str, rt: Runtime = Depends(runtime)) -> dict:
-    return await _provider(rt, provider_id)
+async def get_provider(provider_id: str, client: Client | None = Depends(acting_if_any)) -> dict:
+    return await _provider(client, provider_id)

@@ -1,7 +1,8 @@
 """NVIDIA AI Configurator: the best serving configuration (parallelism, batch size, aggregated or prefill/decode)
 for a model on a GPU type, from the ``aiconfigurator`` CLI when it is installed next to the dashboard.
 
-Without the CLI (or in a pod, where it is not offered) analysis gives a default configuration and says so. The CLI
+Without the CLI (or in a pod, where it is not offered) analysis fails (``success: false`` and why) and gives the
+default configuration to fall back on; every failed analysis carries that configuration, ``mode`` and ``replicas``. The CLI
 writes its ranking as ``best_config_topn.csv`` under ``agg/`` and ``disagg/`` of a folder it is given; that folder
 is removed afterwards.
 """
@@ -70,8 +71,10 @@ def default_config(gpu_count: int) -> dict[str, Any]:
             "maxModelLen": 4096}
 
 
-def _default_result(gpu_count: int, **extra: Any) -> dict[str, Any]:
-    return {"success": True, "config": default_config(gpu_count), "mode": "aggregated", "replicas": 1} | extra
+def failed(gpu_count: int, error: str, **extra: Any) -> dict[str, Any]:
+    """A failed analysis: the reason, and the default configuration (aggregated, one replica) to fall back on."""
+    return {"success": False, "error": error, "config": default_config(gpu_count), "mode": "aggregated",
+            "replicas": 1} | extra
 
 
 class AIConfigurator:
@@ -119,11 +122,11 @@ class AIConfigurator:
     async def analyze(self, model_id: str, gpu_type: str, gpu_count: int, optimize_for: str | None = None,
                       max_latency_ms: float | None = None) -> dict[str, Any]:
         if not MODEL_ID.match(model_id):
-            return {"success": False, "error": "Invalid model ID format. Expected format: org/model-name or "
-                                               "model-name", "config": default_config(gpu_count)}
+            return failed(gpu_count, "Invalid model ID format. Expected format: org/model-name or model-name")
         status = await self.status()
         if not status["available"]:
-            return _default_result(gpu_count, warnings=["AI Configurator not available, using default configuration"])
+            return failed(gpu_count, status.get("error") or "AI Configurator CLI not found",
+                          warnings=["AI Configurator not available, using default configuration"])
         system = system_of(gpu_type)
         supported = list(BACKENDS.get(system, ("trtllm",)))
         backend = next(b for b in BACKEND_ORDER if b in supported)
@@ -136,14 +139,13 @@ class AIConfigurator:
         try:
             code, out, err = await self._run(*args, timeout=RUN_TIMEOUT)
             if code != 0:
-                return {"success": False, "error": friendly_error(err or out), "config": default_config(gpu_count)}
+                return failed(gpu_count, friendly_error(err or out))
             best = {kind: first_row(folder, kind) for kind in ("agg", "disagg")}
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         result = choose(best, optimize_for or "throughput")
         if result is None:
-            return {"success": False, "error": "AI Configurator produced no configuration", "config":
-                    default_config(gpu_count)}
+            return failed(gpu_count, "AI Configurator produced no configuration")
         result |= {"backend": backend, "supportedBackends": supported}
         if backend != "vllm":
             result.setdefault("warnings", []).append(

@@ -23,8 +23,8 @@ NAMESPACE = "airunway-system"
 REGISTRY = "airunway-registry"
 REGISTRY_PORT = 5000
 REGISTRY_NODE_PORT = 30500
-PUSH_REGISTRY = f"{REGISTRY}.{NAMESPACE}.svc:{REGISTRY_PORT}"
-PULL_REGISTRY = f"localhost:{REGISTRY_NODE_PORT}"
+PUSH_REGISTRY = f"{REGISTRY}.{NAMESPACE}.svc:{REGISTRY_PORT}"  # the registry's URL: builds push here
+PULL_REGISTRY = f"localhost:{REGISTRY_NODE_PORT}"  # where the nodes' kubelets pull built images from
 BUILDER = "airunway-builder"
 AIKITFILE = "https://raw.githubusercontent.com/kaito-project/aikit/main/models/aikitfile.yaml"
 IMAGE_REPOSITORY = "ghcr.io/kaito-project/aikit"
@@ -156,12 +156,12 @@ async def registry_status(client: Client) -> dict[str, Any]:
     try:
         deployment = await client.get(DEPLOYMENTS, REGISTRY, NAMESPACE)
     except NotFound:
-        return {"ready": False, "url": PULL_REGISTRY, "message": "Registry deployment not found"}
+        return {"ready": False, "url": PUSH_REGISTRY, "message": "Registry deployment not found"}
     desired = (deployment.get("spec") or {}).get("replicas", 1)
     ready = (deployment.get("status") or {}).get("readyReplicas") or 0
     if ready >= desired:
-        return {"ready": True, "url": PULL_REGISTRY, "message": f"Registry ready at {PULL_REGISTRY}"}
-    return {"ready": False, "url": PULL_REGISTRY, "message": f"Registry not ready: {ready}/{desired} replicas"}
+        return {"ready": True, "url": PUSH_REGISTRY, "message": f"Registry ready at {PUSH_REGISTRY}"}
+    return {"ready": False, "url": PUSH_REGISTRY, "message": f"Registry not ready: {ready}/{desired} replicas"}
 
 
 async def ensure_registry(client: Client) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from airunway import safeyaml
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, Forbidden, NotFound
 from airunway.kube.resources import CONFIGMAPS, DEPLOYMENTS, NODES
@@ -58,7 +59,7 @@ async def _status(client: Client) -> dict[str, Any] | None:
         return None
     raw = (configmap.get("data") or {}).get("status")
     try:
-        parsed = yaml.safe_load(raw) if raw else None
+        parsed = safeyaml.load(raw) if raw else None
     except yaml.YAMLError:
         return {}
     return parsed if isinstance(parsed, dict) else {}

@@ -2,11 +2,13 @@
 metrics.
 
 Lists come from a watch cache (informers over ModelDeployments and pods, started with the app), so a list of
-thousands of deployments costs no request to the API server. Single reads and all writes go to the API server,
-as the caller when authentication is on (``caller`` is then the caller's client) so that RBAC decides; lists are
-filtered to the namespaces the caller may list, asked of the API server with SelfSubjectAccessReviews. Pods,
-events and logs are read with the dashboard's own credentials, after a read of the deployment as the caller has
-shown the caller may see it.
+thousands of deployments costs no request to the API server. Every call made to the API server for a request is
+made as the caller when authentication is on (``caller`` is then the caller's client), so that RBAC decides:
+single reads, writes, events, logs (``pods/log``), metrics through the service proxy, provider lookups and the
+GPU capacity check. Lists and pods come from the cache, filtered to the namespaces the caller may list
+ModelDeployments in (asked of the API server with SelfSubjectAccessReviews and remembered per token for
+:data:`~airunway.server.auth.ACCESS_TTL` seconds), and a deployment's pods are shown only after a read of the
+deployment as the caller has shown the caller may see it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from airunway.kube.errors import (
     TooManyRequests,
 )
 from airunway.kube.informer import Cache
-from airunway.kube.resources import EVENTS, NAMESPACES, PERSISTENTVOLUMECLAIMS, PODS
-from airunway.server.auth import may
+from airunway.kube.resources import EVENTS, NAMESPACES, PERSISTENTVOLUMECLAIMS, PODS, Key
+from airunway.server.auth import AccessCache, access_review, may
 from airunway.server.errors import ApiProblem
 from airunway.server.schemas import CreateDeployment
 from airunway.server.services import aikit, conversions, gpus
@@ -158,6 +160,7 @@ class DeploymentService:
         self.deployments = self.cache.informer(MODEL_DEPLOYMENTS)
         self.pod_index = podlib.PodIndex(self.cache.informer(PODS))
         self.rendered = RenderedDeployments(self.deployments, self.pod_index)
+        self.access: AccessCache[bool] = AccessCache()
         self._started_at: float | None = None
 
     def start(self) -> None:
@@ -174,10 +177,18 @@ class DeploymentService:
             return self.pod_index.pods(namespace, name)
         return await podlib.list_pods(self.client, namespace, name)
 
+    async def _pod_or_none(self, namespace: str, name: str) -> dict | None:
+        """A pod as the watch cache holds it (read only after the caller was shown to see its deployment)."""
+        found = self.pod_index.informer.get(Key(namespace, name), copy=False) if self.pod_index.synced() else None
+        if found is None:
+            listed = (await self.client.list_all(PODS, namespace, field_selector=f"metadata.name={name}")).items
+            found = listed[0] if listed else None
+        return found
+
     async def _statuses(self, namespace: str, name: str) -> list[dict]:
         return [podlib.pod_status(p) for p in await self._pods_of(namespace, name)]
 
-    async def _cached_deployments(self, namespaces: set[str] | None) -> list[dict] | None:
+    async def _cached_deployments(self, namespaces: frozenset[str] | None) -> list[dict] | None:
         """The cached ModelDeployments in ``namespaces`` (None: all), or None when the cache is not usable."""
         if not self.deployments.has_synced():
             # Just started: worth waiting for the first sync. Later (the CRD is missing, or listing is not
@@ -190,20 +201,39 @@ class DeploymentService:
             return self.deployments.list(copy=False)
         return [md for ns in sorted(namespaces) for md in self.deployments.list(ns, copy=False)]
 
-    async def _readable_namespaces(self, caller: Client, namespace: str | None) -> set[str] | None:
-        """Namespaces whose ModelDeployments the caller may list (None: all)."""
-        resource = MODEL_DEPLOYMENTS.plural
+    async def _may_list(self, caller: Client, namespace: str | None) -> bool:
+        """Whether the caller may list ModelDeployments in ``namespace`` (None: in all), remembered a short time
+        per token."""
+        key = getattr(caller, "key", "")
+        if not key:
+            return await may(caller, "list", GROUP, MODEL_DEPLOYMENTS.plural, namespace)
+        try:  # a review that failed is not remembered
+            return await self.access.get(f"{key} list {namespace or '*'}", lambda: access_review(
+                caller, "list", GROUP, MODEL_DEPLOYMENTS.plural, namespace))
+        except (ApiError, OSError) as exc:
+            log.debug("access review failed", extra={"error": kube_message(exc)})
+            return False
+
+    async def _readable_namespaces(self, caller: Client, namespace: str | None) -> frozenset[str] | None:
+        """Namespaces whose ModelDeployments the caller may list (None: all). Without a namespace asked for, only
+        the namespaces that hold a deployment are asked about (all of them while the cache is not synced)."""
         if namespace:
-            return {namespace} if await may(caller, "list", GROUP, resource, namespace) else set()
-        if await may(caller, "list", GROUP, resource):
+            return frozenset({namespace}) if await self._may_list(caller, namespace) else frozenset()
+        if await self._may_list(caller, None):
             return None
-        names = [ns["metadata"]["name"] for ns in (await self.client.list_all(NAMESPACES)).items]
-        allowed = await asyncio.gather(*(may(caller, "list", GROUP, resource, ns) for ns in names))
-        return {ns for ns, ok in zip(names, allowed) if ok}
+        if self.deployments.has_synced():
+            names = sorted({md["metadata"]["namespace"] for md in self.deployments.list(copy=False)})
+        else:
+            names = [ns["metadata"]["name"] for ns in (await self.client.list_all(NAMESPACES)).items]
+        allowed = [self.access.peek(f"{getattr(caller, 'key', '')} list {ns}") for ns in names]
+        missing = [i for i, known in enumerate(allowed) if known is None]
+        for i, ok in zip(missing, await asyncio.gather(*(self._may_list(caller, names[i]) for i in missing))):
+            allowed[i] = ok
+        return frozenset(ns for ns, ok in zip(names, allowed) if ok)
 
     async def _listed(self, caller: Client | None, namespace: str | None) -> tuple[list[dict], bool]:
         """The ModelDeployments to list, and whether they come from the cache."""
-        namespaces: set[str] | None = {namespace} if namespace else None
+        namespaces: frozenset[str] | None = frozenset({namespace}) if namespace else None
         if caller is not None:
             namespaces = await self._readable_namespaces(caller, namespace)
             if namespaces is not None and not namespaces:
@@ -280,8 +310,10 @@ class DeploymentService:
         if not pending:
             return []
         try:
-            events = (await self.client.list_all(
+            events = (await (caller or self.client).list_all(
                 EVENTS, namespace, field_selector=f"involvedObject.name={pending[0]['name']}")).items
+        except Forbidden:
+            raise
         except (ApiError, OSError) as exc:
             log.info("cannot list events", extra={"pod": pending[0]["name"], "error": kube_message(exc)})
             return []
@@ -296,15 +328,17 @@ class DeploymentService:
         target = pod or names[0]
         if target not in names:
             raise ApiProblem(400, f"Pod '{target}' is not part of deployment '{name}'")
+        reader = caller or self.client
         try:
             if not container:
-                found = (await self.client.list_all(PODS, namespace, field_selector=f"metadata.name={target}")).items
-                container = pick_container(found[0]) if found else None
+                found = await self._pod_or_none(namespace, target)
+                container = pick_container(found) if found else None
             query = {"tailLines": str(tail_lines), "timestamps": "true" if timestamps else "false"}
             if container:
                 query["container"] = container
-            text = await with_retry(lambda: self.client.request_text(PODS.path(namespace, target, "log"),
-                                                                     query=query))
+            text = await with_retry(lambda: reader.request_text(PODS.path(namespace, target, "log"), query=query))
+        except Forbidden:
+            raise
         except NotFound:
             raise ApiProblem(500, f"Pod '{target}' not found in namespace '{namespace}'")
         except (ApiError, OSError, asyncio.TimeoutError) as exc:
@@ -320,7 +354,7 @@ class DeploymentService:
         service = conversions.parse_frontend_service(shown.get("frontendService"))
         target = target_for(namespace, name, shown.get("provider"), service[0] if service else None,
                             service[1] if service else None)
-        return await self.metrics.deployment_metrics(target)
+        return await self.metrics.deployment_metrics(target, caller)
 
     async def pvcs(self, caller: Client | None, namespace: str) -> list[dict]:
         try:
@@ -341,11 +375,11 @@ class DeploymentService:
 
     # -- writes -----------------------------------------------------------------------------------------------
 
-    async def _check_provider(self, req: CreateDeployment) -> None:
+    async def _check_provider(self, req: CreateDeployment, caller: Client | None) -> None:
         if not req.provider:
             return
         try:
-            config = await self.client.get(INFERENCE_PROVIDER_CONFIGS, req.provider)
+            config = await (caller or self.client).get(INFERENCE_PROVIDER_CONFIGS, req.provider)
         except NotFound:
             raise ApiProblem(404, f"Provider not found: {req.provider}")
         except (ApiError, OSError, asyncio.TimeoutError) as exc:
@@ -357,14 +391,14 @@ class DeploymentService:
         if problem:
             raise ApiProblem(422, problem)
 
-    async def prepare(self, req: CreateDeployment, namespace: str) -> dict:
+    async def prepare(self, req: CreateDeployment, namespace: str, caller: Client | None = None) -> dict:
         """The ModelDeployment for a create request, after the checks that need the cluster."""
         req.check()
         req = resolve_images(req)
-        await self._check_provider(req)
+        await self._check_provider(req, caller)
         return conversions.to_manifest(req, namespace)
 
-    async def selection(self, req: CreateDeployment, namespace: str) -> dict:
+    async def selection(self, req: CreateDeployment, namespace: str, caller: Client | None = None) -> dict:
         """Which engine and provider the core controller would choose for this request, and why each registered
         provider would or would not be (the same defaulting, validation and CEL rules as the controller)."""
         from airunway.api.providerconfig import InferenceProviderConfig
@@ -374,7 +408,7 @@ class DeploymentService:
 
         req.check()
         configs = [InferenceProviderConfig.model_validate(c)
-                   for c in (await self.client.list_all(INFERENCE_PROVIDER_CONFIGS)).items]
+                   for c in (await (caller or self.client).list_all(INFERENCE_PROVIDER_CONFIGS)).items]
         result = render(conversions.to_manifest(resolve_images(req), namespace), configs,
                         Liveness(staleness=staleness_seconds()))
         out: dict[str, Any] = {"errors": list(result.errors), "warnings": list(result.warnings),
@@ -390,15 +424,16 @@ class DeploymentService:
                                for v in result.provider.verdicts]
         return out
 
-    async def preview(self, req: CreateDeployment, namespace: str) -> dict:
-        return conversions.manifest_answer(conversions.with_storage_defaults(await self.prepare(req, namespace)))
+    async def preview(self, req: CreateDeployment, namespace: str, caller: Client | None = None) -> dict:
+        return conversions.manifest_answer(conversions.with_storage_defaults(
+            await self.prepare(req, namespace, caller)))
 
     async def create(self, caller: Client | None, req: CreateDeployment, namespace: str,
                      min_gpus: int = 1) -> dict:
-        manifest = await self.prepare(req, namespace)
+        manifest = await self.prepare(req, namespace, caller)
         warnings: list[str] = []
         try:
-            warnings = gpus.fit_warnings(req, await gpus.gpu_capacity(self.client), min_gpus)
+            warnings = gpus.fit_warnings(req, await gpus.gpu_capacity(caller or self.client), min_gpus)
         except Exception as exc:  # noqa: BLE001 - a capacity check never blocks a deployment
             log.info("GPU fit check skipped", extra={"error": str(exc)})
         writer = caller or self.client

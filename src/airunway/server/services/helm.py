@@ -1,7 +1,10 @@
 """Running ``helm`` and ``kubectl`` for the installation endpoints, and the commands shown for a manual install.
 
 The binaries are ``$HELM_PATH`` (else ``helm``) and ``$KUBECTL_PATH`` (else ``kubectl``) found on ``PATH``; they are
-started without a shell, with the dashboard's environment plus ``KUBECONFIG`` when the dashboard was given one.
+started without a shell, with the dashboard's environment plus ``KUBECONFIG`` when the dashboard was given one. A
+runner made for a caller (:meth:`Runner.as_caller`) gives them the caller's credentials instead: a kubeconfig
+written for each run to a private file (mode 0600, removed when the run ends), never on the command line, where
+other users of the machine could read it.
 A run that takes too long is stopped (helm 5 minutes, kubectl 1 minute) and reported as failed.
 
 An install goes step by step and stops at the first failure; every step's result is kept, and ``on_step`` (when
@@ -11,16 +14,20 @@ given) hears of each one as it starts and ends, which is how the progress of a l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
 import shlex
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import yaml
+
+from airunway import safeyaml
 
 HELM_TIMEOUT = 300.0
 KUBECTL_TIMEOUT = 60.0
@@ -56,23 +63,46 @@ def step_name(text: str) -> str:
 
 @dataclass
 class Runner:
-    """Runs the two tools; ``kubeconfig`` is passed to them as ``KUBECONFIG``."""
+    """Runs the two tools; ``kubeconfig`` is passed to them as ``KUBECONFIG``, or ``private_kubeconfig`` (a
+    kubeconfig's text, with a caller's token) is written to a private file for each run and passed instead."""
 
     kubeconfig: str | None = None
     helm_timeout: float = HELM_TIMEOUT
     kubectl_timeout: float = KUBECTL_TIMEOUT
+    private_kubeconfig: str | None = field(default=None, repr=False)
 
-    def _env(self) -> dict[str, str]:
+    def as_caller(self, kubeconfig_text: str) -> "Runner":
+        """This runner acting with the credentials in ``kubeconfig_text`` (never the dashboard's own)."""
+        return dataclasses.replace(self, kubeconfig=None, private_kubeconfig=kubeconfig_text)
+
+    @contextmanager
+    def _credentials(self) -> Iterator[str | None]:
+        if self.private_kubeconfig is None:
+            yield self.kubeconfig
+            return
+        fd, path = tempfile.mkstemp(prefix="airunway-kubeconfig-", suffix=".yaml")  # created 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(self.private_kubeconfig)
+            yield path
+        finally:
+            os.unlink(path)
+
+    def _env(self, kubeconfig: str | None) -> dict[str, str]:
         env = dict(os.environ)
-        if self.kubeconfig:
-            env["KUBECONFIG"] = self.kubeconfig
+        if kubeconfig:
+            env["KUBECONFIG"] = kubeconfig
         return env
 
     async def _run(self, tool: str, path: str, args: list[str], timeout: float) -> CommandResult:
+        with self._credentials() as kubeconfig:
+            return await self._exec(tool, path, args, timeout, self._env(kubeconfig))
+
+    async def _exec(self, tool: str, path: str, args: list[str], timeout: float, env: dict[str, str]) -> CommandResult:
         try:
             proc = await asyncio.create_subprocess_exec(
                 path, *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=self._env(),
+                stderr=asyncio.subprocess.PIPE, env=env,
             )
         except OSError as exc:
             return CommandResult(False, "", f"Failed to execute {tool}: {exc.strerror or exc}", None)
@@ -213,7 +243,7 @@ def chart_crds(chart_dir: Path) -> dict[str, dict]:
     for folder in sorted(p for p in chart_dir.rglob("crds") if p.is_dir()):
         for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
             try:
-                docs = list(yaml.safe_load_all(path.read_text()))
+                docs = safeyaml.load_all(path.read_text())
             except (OSError, yaml.YAMLError):
                 continue
             for doc in docs:

@@ -12,6 +12,7 @@ per provider runs at a time; its steps so far are kept as the provider's progres
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.resources import CRDS, PODS
+from airunway.server.auth import may
 from airunway.server.errors import ApiProblem
 from airunway.server.services import gpus
 from airunway.server.services import providers as catalogue
@@ -348,6 +350,13 @@ class Installer:
         self.runner = runner
         self.operations: dict[str, Operation] = {}
 
+    def acting(self, client: Client, runner: Runner) -> "Installer":
+        """This installer calling Kubernetes with ``client`` and running the tools with ``runner`` (a caller's);
+        the operations, and so the progress and the one-at-a-time rule, stay shared."""
+        view = copy.copy(self)
+        view.client, view.runner = client, runner
+        return view
+
     def progress(self, target: str) -> dict[str, Any]:
         found = self.operations.get(target)
         return found.to_dict() if found else {"operation": None, "running": False, "currentStep": None,
@@ -377,8 +386,19 @@ class Installer:
         results = await self._install(provider_id, details.get("helmRepos") or [], charts_of(details))
         return {"success": True, "message": f"{name} installed successfully", "results": results}
 
+    async def _may_install(self, charts: list[dict]) -> None:
+        """Refuse (403, before any download) an install whose Helm releases could not even be recorded: Helm keeps
+        each release as a Secret in the chart's namespace, as whoever runs it (the caller, with authentication)."""
+        for namespace in sorted({c["namespace"] for c in charts}):
+            if not await may(self.client, "create", "", "secrets", namespace):
+                detail = (f'the caller cannot create resource "secrets" in API group "" in the namespace '
+                          f'"{namespace}" (Helm records the release there)')
+                code, message = failure('Installation failed at step "check-permissions"', detail)
+                raise InstallFailed(message, code, [Step("check-permissions", False, "", detail).to_dict()])
+
     async def _install(self, target: str, repos: list[dict], charts: list[dict]) -> list[dict]:
         """Run the install as ``target``'s operation; its step results, or :class:`InstallFailed`."""
+        await self._may_install(charts)
         operation = self._begin(target, "install")
         try:
             operation.success = await Install(self.runner, operation.hear).run(repos, charts)
@@ -409,7 +429,9 @@ class Installer:
             message = f"{name} uninstalled successfully"
         else:
             failed = next(s for s in steps if not s.success)
-            message = failure(f"{name} uninstall failed", _output(failed))[1]
+            code, message = failure(f"{name} uninstall failed", _output(failed))
+            if code == 403:  # the cluster refused the caller: say so with the status too
+                raise InstallFailed(message, code, results)
         return {"success": operation.success, "message": message, "results": results}
 
     async def remove_provider_config(self, provider_id: str) -> dict[str, Any]:

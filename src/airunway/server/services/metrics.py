@@ -143,18 +143,21 @@ class MetricsService:
     _cache: dict[str, _Entry] = field(default_factory=dict)
     _inflight: dict[str, asyncio.Future] = field(default_factory=dict)
 
-    async def deployment_metrics(self, target: Target) -> dict:
-        entry = self._cache.get(target.key)
+    async def deployment_metrics(self, target: Target, caller: Client | None = None) -> dict:
+        """The target's metrics; through the service proxy, scraped as ``caller`` (a caller's client, when
+        authentication is on; cached per caller then)."""
+        key = f"{getattr(caller, 'key', '')}/{target.key}" if caller is not None else target.key
+        entry = self._cache.get(key)
         if entry and entry.expires > self.clock():
             return entry.answer
-        pending = self._inflight.get(target.key)
+        pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future = asyncio.get_running_loop().create_future()
-        self._inflight[target.key] = future
+        self._inflight[key] = future
         try:
-            answer, ttl = await self._scrape(target)
-            self._cache[target.key] = _Entry(answer, self.clock() + ttl)
+            answer, ttl = await self._scrape(target, caller)
+            self._cache[key] = _Entry(answer, self.clock() + ttl)
             future.set_result(answer)
             return answer
         except BaseException as exc:
@@ -162,11 +165,11 @@ class MetricsService:
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
             raise
         finally:
-            self._inflight.pop(target.key, None)
+            self._inflight.pop(key, None)
 
-    async def _scrape(self, target: Target) -> tuple[dict, float]:
+    async def _scrape(self, target: Target, caller: Client | None = None) -> tuple[dict, float]:
         try:
-            text = await self._fetch(target)
+            text = await self._fetch(target, caller)
         except ScrapeFailed as exc:
             return ({"available": False, "error": friendly_error(str(exc), exc.status), "timestamp": now_iso(),
                      "metrics": []}, FAILURE_TTL)
@@ -181,14 +184,15 @@ class MetricsService:
             return f"http://{target.service}.{target.namespace}.svc.cluster.local:{target.port}{METRICS_PATH}"
         return None
 
-    async def _fetch(self, target: Target) -> str:
+    async def _fetch(self, target: Target, caller: Client | None = None) -> str:
         url = self.url(target)
         if url is not None:
             return await _http_get(url)
-        if self.client is None:
+        client = caller or self.client
+        if client is None:
             raise ScrapeFailed("no cluster configured")
         path = f"/api/v1/namespaces/{target.namespace}/services/{target.service}:{target.port}/proxy{METRICS_PATH}"
-        return await _guard(self.client.request_text(path, timeout=SCRAPE_TIMEOUT))
+        return await _guard(client.request_text(path, timeout=SCRAPE_TIMEOUT))
 
 
 async def _http_get(url: str) -> str:

@@ -3,7 +3,9 @@ may run models in, so gated models can be downloaded wherever they are deployed:
 InferenceProviderConfig names (the one the deploy form starts with), and ``default``.
 
 The token is checked with HuggingFace (who does it belong to) before it is stored, and never leaves this module: not
-in a response, a log line or an error message.
+in a response, a log line or an error message. The client given is the caller's when authentication is on: when the
+cluster refuses it in any namespace, the first refusal is raised (:class:`~airunway.kube.errors.Forbidden`) after
+every namespace was tried.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Awaitable, Callable
 from airunway.api.provider_annotations import DEFAULT_NAMESPACE, decode, unique
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS
 from airunway.kube.client import Client
-from airunway.kube.errors import ApiError, Conflict, NotFound
+from airunway.kube.errors import ApiError, Conflict, Forbidden, NotFound
 from airunway.kube.resources import NAMESPACES, SECRETS
 
 log = logging.getLogger("airunway.server.secrets")
@@ -43,14 +45,17 @@ def _reason(exc: BaseException) -> str:
 
 
 class HuggingFaceSecrets:
-    def __init__(self, client: Client, whoami: WhoAmI) -> None:
+    def __init__(self, client: Client, whoami: WhoAmI, directory: Client | None = None) -> None:
+        """``client`` reads and writes the Secrets (the caller's when authentication is on); ``directory`` lists the
+        registered providers, public facts the dashboard reads with its own identity (default: ``client``)."""
         self.client = client
         self.whoami = whoami
+        self.directory = directory or client
 
     async def target_namespaces(self) -> list[str]:
         """The namespace of every registered provider, in the order the API server lists them, and ``default``; each
         once."""
-        configs = (await self.client.list_all(INFERENCE_PROVIDER_CONFIGS)).items
+        configs = (await self.directory.list_all(INFERENCE_PROVIDER_CONFIGS)).items
         return unique([decode((c.get("metadata") or {}).get("annotations")).namespace() for c in configs]
                       + [DEFAULT_NAMESPACE])
 
@@ -83,7 +88,11 @@ class HuggingFaceSecrets:
         return out
 
     async def _ensure_namespace(self, namespace: str) -> None:
-        if await self.client.get_or_none(NAMESPACES, namespace) is None:
+        try:
+            found = await self.client.get_or_none(NAMESPACES, namespace)
+        except Forbidden:
+            return  # the caller may not read namespaces: writing the Secret tells whether it may write there
+        if found is None:
             try:
                 await self.client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                                       "metadata": {"name": namespace}})
@@ -113,9 +122,14 @@ class HuggingFaceSecrets:
         refuses the token (nothing is stored then)."""
         user = await self.whoami(token)
         results = []
+        refused: list[Forbidden] = []
         for namespace in await self.target_namespaces():
             try:
                 await self._ensure_namespace(namespace)
+            except Forbidden as exc:
+                refused.append(exc)
+                results.append({"namespace": namespace, "success": False, "error": "Failed to create namespace"})
+                continue
             except (ApiError, OSError) as exc:
                 log.warning("cannot create a namespace for the HuggingFace token",
                             extra={"namespace": namespace, "error": _reason(exc)})
@@ -124,22 +138,32 @@ class HuggingFaceSecrets:
             try:
                 await self._write(namespace, token)
                 results.append({"namespace": namespace, "success": True})
+            except Forbidden as exc:
+                refused.append(exc)
+                results.append({"namespace": namespace, "success": False, "error": _reason(exc)})
             except (ApiError, OSError) as exc:
                 log.warning("cannot store the HuggingFace token",
                             extra={"namespace": namespace, "error": _reason(exc)})
                 results.append({"namespace": namespace, "success": False, "error": _reason(exc)})
+        if refused:
+            raise refused[0]
         return all(r["success"] for r in results), {"user": user, "results": results}
 
     async def delete(self) -> dict[str, Any]:
+        """Delete the Secret in every target namespace. As upstream, a namespace without one counts as not deleted
+        (``success: false`` there, and overall), so deleting when nothing is stored says so."""
         results = []
+        refused: list[Forbidden] = []
         for namespace in await self.target_namespaces():
             try:
                 await self.client.delete(SECRETS, SECRET_NAME, namespace)
                 results.append({"namespace": namespace, "success": True})
-            except NotFound:
-                results.append({"namespace": namespace, "success": True})
+            except Forbidden as exc:
+                refused.append(exc)
             except (ApiError, OSError) as exc:
                 results.append({"namespace": namespace, "success": False, "error": _reason(exc)})
+        if refused:
+            raise refused[0]
         ok = all(r["success"] for r in results)
         return {"success": ok, "message": "HuggingFace secrets deleted successfully" if ok
                 else "Some secrets could not be deleted", "results": results}

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from airunway.kube.client import Client
-from airunway.kube.errors import AlreadyExists, ApiError, NotFound
+from airunway.kube.errors import AlreadyExists, ApiError, Forbidden, NotFound
 from airunway.kube.resources import CONFIGMAPS, NAMESPACES
 
 log = logging.getLogger("airunway.server.settings")
@@ -63,29 +63,32 @@ class ConfigStore:
             parsed = None
         return parsed if isinstance(parsed, dict) else self.defaults()
 
-    async def update(self, changes: dict[str, Any]) -> dict:
-        """Merge ``changes`` into the settings and save them; the settings saved."""
+    async def update(self, changes: dict[str, Any], client: Client | None = None) -> dict:
+        """Merge ``changes`` into the settings and save them with ``client`` (the caller's; default the
+        dashboard's own); the settings saved. A refusal by the cluster's RBAC is raised as it is
+        (:class:`~airunway.kube.errors.Forbidden`), so the caller learns which permission is missing."""
+        writer = client or self.client
         async with self._lock:
             merged = {**(await self.get()), **{k: v for k, v in changes.items() if v is not None}}
             try:
-                await self._ensure_namespace()
-                await self._write(merged)
+                await self._write(writer, merged)
+            except Forbidden:
+                raise
             except (ApiError, OSError) as exc:
                 raise SaveFailed(f"Failed to save configuration: {getattr(exc, 'message', '') or exc}") from exc
             self._cached = merged
             return dict(merged)
 
-    async def _ensure_namespace(self) -> None:
+    async def _ensure_namespace(self, writer: Client) -> None:
         try:
-            await self.client.get(NAMESPACES, self.config_namespace)
-        except NotFound:
-            try:
-                await self.client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
-                                                      "metadata": {"name": self.config_namespace, "labels": LABELS}})
-            except AlreadyExists:
-                pass
+            await writer.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                             "metadata": {"name": self.config_namespace, "labels": LABELS}})
+        except AlreadyExists:
+            pass
 
-    async def _write(self, config: dict) -> None:
+    async def _write(self, writer: Client, config: dict) -> None:
+        """Replace the ConfigMap, else create it (and its namespace when missing): the writer needs rights on the
+        ConfigMap alone while the namespace exists."""
         cm = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -93,6 +96,12 @@ class ConfigStore:
             "data": {CONFIG_KEY: json.dumps(config, indent=2)},
         }
         try:
-            await self.client.update(CONFIGMAPS, cm)
+            await writer.update(CONFIGMAPS, cm)
+            return
         except NotFound:
-            await self.client.create(CONFIGMAPS, cm)
+            pass
+        try:
+            await writer.create(CONFIGMAPS, cm)
+        except NotFound:  # the namespace is missing
+            await self._ensure_namespace(writer)
+            await writer.create(CONFIGMAPS, cm)

@@ -94,7 +94,8 @@ def estimate(pool: Pool | None, parameters: float | None, *, context: int | None
     if concurrent is not None:
         out["concurrentSequences"] = concurrent
         out["aggregateTokensPerSec"] = round(concurrent * per_chat)
-    out["lowConfidence"] = pool is None
+    # Without the model's architecture (layers, KV heads) there is no KV-cache arithmetic: a rough estimate.
+    out["lowConfidence"] = pool is None or concurrent is None
     if pool is not None and concurrent is not None:
         out["doesNotFit"] = concurrent == 0
     return {k: v for k, v in out.items() if v is not None}
