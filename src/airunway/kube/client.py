@@ -28,7 +28,7 @@ import aiohttp
 
 from airunway import __version__
 from airunway.kube.errors import Gone, NotFound, TooManyRequests, error_from_status
-from airunway.kube.kubeconfig import Configuration, load_config
+from airunway.kube.kubeconfig import ConfigError, Configuration, load_config  # noqa: F401 - ConfigError re-exported
 from airunway.kube.resources import Resource
 from airunway.kube.selectors import selector_string
 
