@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airunway.kube.errors import Forbidden, Unauthorized
 from airunway.server import ui
+from airunway.server.problems import Problem
 from airunway.server.auth import AUTH_ERROR_HEADER
 from airunway.server.schemas import InvalidRequest, Issue, describe
 
@@ -64,7 +65,8 @@ def invalid_answer(issues: list[Issue]) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
-    async def problem(_: Request, exc: ApiProblem) -> JSONResponse:
+    @app.exception_handler(Problem)
+    async def problem(_: Request, exc: ApiProblem | Problem) -> JSONResponse:
         return envelope(exc.status_code, exc.message, **exc.extra)
 
     @app.exception_handler(Forbidden)
