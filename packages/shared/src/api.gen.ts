@@ -1292,6 +1292,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** AppConfig */
+        AppConfig: {
+            defaultNamespace?: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** AuthConfig */
         AuthConfig: {
             enabled: boolean;
@@ -1436,12 +1442,6 @@ export interface components {
             reason?: string;
             message?: string;
             lastTransitionTime?: string;
-        } & {
-            [key: string]: unknown;
-        };
-        /** Config */
-        Config: {
-            defaultNamespace?: string;
         } & {
             [key: string]: unknown;
         };
@@ -1700,6 +1700,19 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** GPUOperatorStatus */
+        GPUOperatorStatus: {
+            installed: boolean;
+            crdFound: boolean;
+            operatorRunning: boolean;
+            gpusAvailable: boolean;
+            totalGPUs: number;
+            gpuNodes: string[];
+            message: string;
+            helmCommands?: string[];
+        } & {
+            [key: string]: unknown;
+        };
         /** GatewayCrdStatus */
         GatewayCrdStatus: {
             gatewayApiInstalled: boolean;
@@ -1768,19 +1781,6 @@ export interface components {
             success: boolean;
             models: components["schemas"]["GpuModelInfo"][];
             note: string;
-        } & {
-            [key: string]: unknown;
-        };
-        /** GpuOperatorStatus */
-        GpuOperatorStatus: {
-            installed: boolean;
-            crdFound: boolean;
-            operatorRunning: boolean;
-            gpusAvailable: boolean;
-            totalGPUs: number;
-            gpuNodes: string[];
-            message: string;
-            helmCommands?: string[];
         } & {
             [key: string]: unknown;
         };
@@ -1907,7 +1907,7 @@ export interface components {
             message: string;
             results?: components["schemas"]["StepResult"][];
             alreadyInstalled?: boolean;
-            status?: components["schemas"]["GpuOperatorStatus"];
+            status?: components["schemas"]["GPUOperatorStatus"];
         } & {
             [key: string]: unknown;
         };
@@ -2177,6 +2177,8 @@ export interface components {
             ready: boolean;
             restarts: number;
             node?: string;
+            reason?: string;
+            message?: string;
         } & {
             [key: string]: unknown;
         };
@@ -2540,7 +2542,7 @@ export interface components {
         };
         /** Settings */
         Settings: {
-            config: components["schemas"]["Config"];
+            config: components["schemas"]["AppConfig"];
             providers: components["schemas"]["ProviderInfo"][];
             auth: components["schemas"]["AuthConfig"];
         } & {
@@ -2554,7 +2556,7 @@ export interface components {
         /** SettingsUpdated */
         SettingsUpdated: {
             message: string;
-            config: components["schemas"]["Config"];
+            config: components["schemas"]["AppConfig"];
         } & {
             [key: string]: unknown;
         };
@@ -2687,6 +2689,7 @@ export interface components {
 export type AiConfiguratorConfig = components['schemas']['AIConfiguratorConfig'];
 export type AiConfiguratorResult = components['schemas']['AIConfiguratorResult'];
 export type AiConfiguratorStatus = components['schemas']['AIConfiguratorStatus'];
+export type AppConfig = components['schemas']['AppConfig'];
 export type AuthConfig = components['schemas']['AuthConfig'];
 export type AutoscalerDetection = components['schemas']['AutoscalerDetection'];
 export type AutoscalerStatus = components['schemas']['AutoscalerStatus'];
@@ -2701,7 +2704,6 @@ export type ChatRequest = components['schemas']['ChatRequest'];
 export type ClusterGpuCapacity = components['schemas']['ClusterGpuCapacity'];
 export type ClusterStatus = components['schemas']['ClusterStatus'];
 export type Condition = components['schemas']['Condition'];
-export type Config = components['schemas']['Config'];
 export type CostAmount = components['schemas']['CostAmount'];
 export type CostBreakdown = components['schemas']['CostBreakdown'];
 export type CostEstimate = components['schemas']['CostEstimate'];
@@ -2719,6 +2721,7 @@ export type EngineCapability = components['schemas']['EngineCapability'];
 export type EngineChoice = components['schemas']['EngineChoice'];
 export type EstimateRequest = components['schemas']['EstimateRequest'];
 export type EstimatedPerformance = components['schemas']['EstimatedPerformance'];
+export type GpuOperatorStatus = components['schemas']['GPUOperatorStatus'];
 export type GatewayCrdStatus = components['schemas']['GatewayCrdStatus'];
 export type GatewayEndpoint = components['schemas']['GatewayEndpoint'];
 export type GatewayInfo = components['schemas']['GatewayInfo'];
@@ -2728,7 +2731,6 @@ export type GgufFiles = components['schemas']['GgufFiles'];
 export type GpuInfo = components['schemas']['GpuInfo'];
 export type GpuModelInfo = components['schemas']['GpuModelInfo'];
 export type GpuModels = components['schemas']['GpuModels'];
-export type GpuOperatorStatus = components['schemas']['GpuOperatorStatus'];
 export type GpuResources = components['schemas']['GpuResources'];
 export type Health = components['schemas']['Health'];
 export type HelmChart = components['schemas']['HelmChart'];
@@ -4159,7 +4161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GpuOperatorStatus"];
+                    "application/json": components["schemas"]["GPUOperatorStatus"];
                 };
             };
             /** @description An error */

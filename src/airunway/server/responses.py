@@ -77,7 +77,7 @@ class InstallResult(Answer):
     message: str
     results: list[StepResult] | None = None
     alreadyInstalled: bool | None = None
-    status: GpuOperatorStatus | None = None
+    status: GPUOperatorStatus | None = None
 
 
 class Progress(Answer):
@@ -188,7 +188,7 @@ class GgufFiles(Answer):
 # -- settings and providers -----------------------------------------------------------------------------------------
 
 
-class Config(Answer):
+class AppConfig(Answer):
     defaultNamespace: str | None = None
 
 
@@ -264,14 +264,14 @@ class AuthConfig(Answer):
 
 
 class Settings(Answer):
-    config: Config
+    config: AppConfig
     providers: list[ProviderInfo]
     auth: AuthConfig
 
 
 class SettingsUpdated(Answer):
     message: str
-    config: Config
+    config: AppConfig
 
 
 # -- deployments ----------------------------------------------------------------------------------------------------
@@ -297,6 +297,8 @@ class PodStatus(Answer):
     ready: bool
     restarts: int
     node: str | None = None
+    reason: str | None = None
+    message: str | None = None
 
 
 class StorageVolume(Answer):
@@ -474,7 +476,7 @@ class HelmStatus(Answer):
     error: str | None = None
 
 
-class GpuOperatorStatus(Answer):
+class GPUOperatorStatus(Answer):
     installed: bool
     crdFound: bool
     operatorRunning: bool

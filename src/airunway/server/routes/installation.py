@@ -44,7 +44,7 @@ async def helm_status(rt: Runtime = Depends(runtime)) -> dict:
     return await rt.runner.helm_status()
 
 
-@router.get("/gpu-operator/status", response_model=responses.GpuOperatorStatus)
+@router.get("/gpu-operator/status", response_model=responses.GPUOperatorStatus)
 async def gpu_operator_status(client: Client = Depends(acting)) -> dict:
     return await gpus.gpu_operator_status(client) | {"helmCommands": service.gpu_operator_commands()}
 
