@@ -45,8 +45,7 @@ def generate(out: Path, source: Path = SCHEMA) -> None:
 def main() -> None:
     SCHEMA.write_text(schema_text())
     generate(TYPES)
-    print(f"wrote {SCHEMA.relative_to(Path.cwd()) if SCHEMA.is_relative_to(Path.cwd()) else SCHEMA} and {TYPES.name}",
-          file=sys.stderr)
+    print(f"wrote {SCHEMA} and {TYPES}", file=sys.stderr)
 
 
 if __name__ == "__main__":

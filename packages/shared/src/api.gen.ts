@@ -1373,7 +1373,7 @@ export interface components {
             name?: string;
             driver?: string;
             exists?: boolean;
-            ready: boolean;
+            ready?: boolean;
             running?: boolean;
             message?: string;
         } & {
@@ -1675,8 +1675,8 @@ export interface components {
         };
         /** EngineChoice */
         EngineChoice: {
-            reason?: string;
             type: string;
+            reason?: string;
         } & {
             [key: string]: unknown;
         };
@@ -1992,7 +1992,7 @@ export interface components {
         };
         /**
          * Model
-         * @description A curated catalog entry.
+         * @description A curated catalog entry (or a HuggingFace model shown as one).
          */
         Model: {
             id: string;
@@ -2000,12 +2000,12 @@ export interface components {
             description?: string;
             size?: string;
             task?: string;
-            parameters?: number;
+            conversational?: boolean;
             contextLength?: number;
-            license?: string;
             supportedEngines: string[];
             minGpuMemory?: string;
             minGpus?: number;
+            license?: string;
             gated?: boolean;
             estimatedGpuMemory?: string;
             estimatedGpuMemoryGb?: number;
@@ -2232,8 +2232,8 @@ export interface components {
         };
         /** ProviderChoice */
         ProviderChoice: {
-            reason?: string;
             name: string;
+            reason?: string;
         } & {
             [key: string]: unknown;
         };

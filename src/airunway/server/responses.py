@@ -1,7 +1,8 @@
 """The API's answers as pydantic models, named and shaped as upstream's shared types (``@airunway/shared``).
 
 The routes declare them with ``response_model=``; :class:`Router` serialises only the fields an answer sets
-(``exclude_unset``), so a field the service leaves out stays out, as upstream omits it. Every model allows fields
+(``exclude_unset``), so a field the service leaves out stays out, as upstream omits it, and in the order the service
+gave them. Every model allows fields
 beyond those declared: the JSON the services build is answered as it is, and the schema documents what a client may
 rely on. Numbers that may be whole or fractional are :data:`Number`, so ``1`` stays ``1`` and ``0.5`` stays ``0.5``.
 """
@@ -12,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
 
 Number = int | float
 
@@ -51,6 +52,24 @@ class Answer(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_extra=_documented)
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
+    _order: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_order(cls, value: Any, handler: Any) -> Any:
+        made = handler(value)
+        if isinstance(value, dict):
+            made._order = tuple(value)
+        return made
+
+    @model_serializer(mode="wrap")
+    def _in_given_order(self, handler: Any):  # no return annotation: the schema stays the model's
+        """The fields in the order the service gave them (the models declare them in upstream's order, which an
+        answer need not follow, e.g. catalog entries)."""
+        out = handler(self)
+        if self._order and isinstance(out, dict):
+            return {k: out[k] for k in self._order if k in out} | out
+        return out
 
 
 # -- shared pieces ---------------------------------------------------------------------------------------------
@@ -133,19 +152,19 @@ class NodeList(Answer):
 
 
 class Model(Answer):
-    """A curated catalog entry."""
+    """A curated catalog entry (or a HuggingFace model shown as one)."""
 
     id: str
     name: str
     description: str | None = None
     size: str | None = None
     task: str | None = None
-    parameters: Number | None = None
+    conversational: bool | None = None
     contextLength: int | None = None
-    license: str | None = None
     supportedEngines: list[str]
     minGpuMemory: str | None = None
     minGpus: int | None = None
+    license: str | None = None
     gated: bool | None = None
     estimatedGpuMemory: str | None = None
     estimatedGpuMemoryGb: Number | None = None
@@ -383,16 +402,14 @@ class ManifestAnswer(Answer):
     primaryResource: ResourceKind
 
 
-class Choice(Answer):
+class EngineChoice(Answer):
+    type: str
     reason: str | None = None
 
 
-class EngineChoice(Choice):
-    type: str
-
-
-class ProviderChoice(Choice):
+class ProviderChoice(Answer):
     name: str
+    reason: str | None = None
 
 
 class BrokenRule(Answer):
@@ -839,7 +856,7 @@ class BuilderStatus(Answer):
     name: str | None = None
     driver: str | None = None
     exists: bool | None = None
-    ready: bool
+    ready: bool | None = None
     running: bool | None = None
     message: str | None = None
 

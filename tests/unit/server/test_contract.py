@@ -53,12 +53,13 @@ def test_every_answer_has_a_typed_schema():
 
 
 def test_answers_pass_through_the_models_unchanged():
-    """Fields a service leaves out stay out, whole numbers stay whole, extra fields and their order are kept."""
+    """Fields a service leaves out stay out, whole numbers stay whole, extra fields are kept, and all in the order
+    the service gave them."""
     router = responses.Router()
     answer = {"name": "a", "namespace": "n", "mode": "aggregated", "phase": "Running", "provider": "vllm",
-              "replicas": {"desired": 2, "ready": 1, "available": 1}, "conditions": [],
+              "replicas": {"available": 1, "desired": 2, "ready": 1},
               "pods": [{"name": "p", "phase": "Running", "ready": True, "restarts": 0, "extra": {"x": [1, 2.5]}}],
-              "createdAt": "2026-01-01T00:00:00.000Z", "image": None, "unknown": "kept"}
+              "unknown": "kept", "createdAt": "2026-01-01T00:00:00.000Z", "conditions": [], "image": None}
 
     @router.get("/d", response_model=responses.DeploymentStatus)
     async def deployment() -> dict:
