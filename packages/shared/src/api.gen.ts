@@ -1617,6 +1617,19 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * DeploymentDefaults
+         * @description What the deploy form starts with for this provider.
+         */
+        DeploymentDefaults: {
+            defaultEngine?: string;
+            defaultMode?: string;
+            defaultResources?: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
         /** DeploymentList */
         DeploymentList: {
             deployments: components["schemas"]["DeploymentStatus"][];
@@ -1798,6 +1811,13 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** HealthCrd */
+        HealthCrd: {
+            name: string;
+            displayName?: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** HelmChart */
         HelmChart: {
             name: string;
@@ -1936,13 +1956,14 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** KubeResource */
+        /**
+         * KubeResource
+         * @description A Kubernetes object as the API server holds it (or would create it).
+         */
         KubeResource: {
             apiVersion?: string;
             kind?: string;
-            metadata?: {
-                [key: string]: unknown;
-            };
+            metadata?: components["schemas"]["ObjectMeta"];
             spec?: {
                 [key: string]: unknown;
             };
@@ -2138,6 +2159,26 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** ObjectMeta */
+        ObjectMeta: {
+            name?: string;
+            namespace?: string;
+            labels?: {
+                [key: string]: string;
+            };
+            annotations?: {
+                [key: string]: string;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** OperatorPodProbe */
+        OperatorPodProbe: {
+            namespace?: string;
+            selectors: string[];
+        } & {
+            [key: string]: unknown;
+        };
         /** Pagination */
         Pagination: {
             total: number;
@@ -2224,9 +2265,7 @@ export interface components {
             modes: string[];
             modelSources?: string[];
             routerModes?: string[];
-            features?: {
-                [key: string]: unknown;
-            };
+            features?: components["schemas"]["ProviderFeatures"];
         } & {
             [key: string]: unknown;
         };
@@ -2258,18 +2297,34 @@ export interface components {
             installable?: boolean;
             requiresCRD?: boolean;
             capabilities?: components["schemas"]["ProviderCapabilities"];
-            deploymentDefaults?: {
-                [key: string]: unknown;
-            };
-            health?: {
-                [key: string]: unknown;
-            };
+            deploymentDefaults?: components["schemas"]["DeploymentDefaults"];
+            health?: components["schemas"]["ProviderHealth"];
             preference?: number;
             modelStorage?: boolean;
             crdConfig?: components["schemas"]["CrdConfig"];
             helmRepos?: components["schemas"]["HelmRepo"][];
             helmCharts?: components["schemas"]["HelmChart"][];
             installationSteps?: components["schemas"]["InstallationStep"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ProviderFeatures
+         * @description Optional abilities a provider declares (``modelStorage``: it mounts spec.model.storage volumes).
+         */
+        ProviderFeatures: {
+            modelStorage?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ProviderHealth
+         * @description How the dashboard tells whether the provider's upstream is installed (its ``airunway.ai/health`` hints).
+         */
+        ProviderHealth: {
+            crds?: (string | components["schemas"]["HealthCrd"])[];
+            operatorPods?: components["schemas"]["OperatorPodProbe"][];
+            status?: components["schemas"]["StatusRule"];
         } & {
             [key: string]: unknown;
         };
@@ -2288,12 +2343,8 @@ export interface components {
             installable?: boolean;
             requiresCRD?: boolean;
             capabilities?: components["schemas"]["ProviderCapabilities"];
-            deploymentDefaults?: {
-                [key: string]: unknown;
-            };
-            health?: {
-                [key: string]: unknown;
-            };
+            deploymentDefaults?: components["schemas"]["DeploymentDefaults"];
+            health?: components["schemas"]["ProviderHealth"];
             preference?: number;
             modelStorage?: boolean;
         } & {
@@ -2497,12 +2548,8 @@ export interface components {
             installable?: boolean;
             requiresCRD?: boolean;
             capabilities?: components["schemas"]["ProviderCapabilities"];
-            deploymentDefaults?: {
-                [key: string]: unknown;
-            };
-            health?: {
-                [key: string]: unknown;
-            };
+            deploymentDefaults?: components["schemas"]["DeploymentDefaults"];
+            health?: components["schemas"]["ProviderHealth"];
             preference?: number;
             modelStorage?: boolean;
             installed: boolean;
@@ -2571,6 +2618,13 @@ export interface components {
             code: string;
             /** State */
             state: string;
+        };
+        /** StatusRule */
+        StatusRule: {
+            readyPath?: string;
+            conditions?: string[];
+        } & {
+            [key: string]: unknown;
         };
         /** StepResult */
         StepResult: {
@@ -2713,6 +2767,7 @@ export type CrdInstallation = components['schemas']['CrdInstallation'];
 export type CreateDeployment = components['schemas']['CreateDeployment'];
 export type CustomImage = components['schemas']['CustomImage'];
 export type DeploymentCreated = components['schemas']['DeploymentCreated'];
+export type DeploymentDefaults = components['schemas']['DeploymentDefaults'];
 export type DeploymentList = components['schemas']['DeploymentList'];
 export type DeploymentStatus = components['schemas']['DeploymentStatus'];
 export type DeploymentStorage = components['schemas']['DeploymentStorage'];
@@ -2733,6 +2788,7 @@ export type GpuModelInfo = components['schemas']['GpuModelInfo'];
 export type GpuModels = components['schemas']['GpuModels'];
 export type GpuResources = components['schemas']['GpuResources'];
 export type Health = components['schemas']['Health'];
+export type HealthCrd = components['schemas']['HealthCrd'];
 export type HelmChart = components['schemas']['HelmChart'];
 export type HelmRepo = components['schemas']['HelmRepo'];
 export type HelmStatus = components['schemas']['HelmStatus'];
@@ -2770,6 +2826,8 @@ export type NormalizedGpuType = components['schemas']['NormalizedGpuType'];
 export type OAuthConfig = components['schemas']['OAuthConfig'];
 export type OAuthStart = components['schemas']['OAuthStart'];
 export type OAuthToken = components['schemas']['OAuthToken'];
+export type ObjectMeta = components['schemas']['ObjectMeta'];
+export type OperatorPodProbe = components['schemas']['OperatorPodProbe'];
 export type Pagination = components['schemas']['Pagination'];
 export type PendingReason = components['schemas']['PendingReason'];
 export type PendingReasons = components['schemas']['PendingReasons'];
@@ -2782,6 +2840,8 @@ export type ProviderCapabilities = components['schemas']['ProviderCapabilities']
 export type ProviderChoice = components['schemas']['ProviderChoice'];
 export type ProviderCommands = components['schemas']['ProviderCommands'];
 export type ProviderDetails = components['schemas']['ProviderDetails'];
+export type ProviderFeatures = components['schemas']['ProviderFeatures'];
+export type ProviderHealth = components['schemas']['ProviderHealth'];
 export type ProviderInfo = components['schemas']['ProviderInfo'];
 export type ProviderList = components['schemas']['ProviderList'];
 export type ProviderStatus = components['schemas']['ProviderStatus'];
@@ -2809,6 +2869,7 @@ export type SettingsUpdate = components['schemas']['SettingsUpdate'];
 export type SettingsUpdated = components['schemas']['SettingsUpdated'];
 export type StartBody = components['schemas']['StartBody'];
 export type StateTokenBody = components['schemas']['StateTokenBody'];
+export type StatusRule = components['schemas']['StatusRule'];
 export type StepResult = components['schemas']['StepResult'];
 export type Storage = components['schemas']['Storage'];
 export type StorageVolume = components['schemas']['StorageVolume'];

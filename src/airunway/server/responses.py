@@ -216,13 +216,50 @@ class EngineCapability(Answer):
     servingModes: list[str] | None = None
 
 
+class ProviderFeatures(Answer):
+    """Optional abilities a provider declares (``modelStorage``: it mounts spec.model.storage volumes)."""
+
+    modelStorage: bool | None = None
+
+
 class ProviderCapabilities(Answer):
     engines: list[str]
     engineCapabilities: list[EngineCapability] | None = None
     modes: list[str]
     modelSources: list[str] | None = None
     routerModes: list[str] | None = None
-    features: dict[str, Any] | None = None
+    features: ProviderFeatures | None = None
+
+
+class HealthCrd(Answer):
+    name: str
+    displayName: str | None = None
+
+
+class OperatorPodProbe(Answer):
+    namespace: str | None = None
+    selectors: list[str]
+
+
+class StatusRule(Answer):
+    readyPath: str | None = None
+    conditions: list[str] | None = None
+
+
+class ProviderHealth(Answer):
+    """How the dashboard tells whether the provider's upstream is installed (its ``airunway.ai/health`` hints)."""
+
+    crds: list[str | HealthCrd] | None = None
+    operatorPods: list[OperatorPodProbe] | None = None
+    status: StatusRule | None = None
+
+
+class DeploymentDefaults(Answer):
+    """What the deploy form starts with for this provider."""
+
+    defaultEngine: str | None = None
+    defaultMode: str | None = None
+    defaultResources: dict[str, Any] | None = None
 
 
 class HelmRepo(Answer):
@@ -254,8 +291,8 @@ class ProviderInfo(Answer):
     installable: bool | None = None
     requiresCRD: bool | None = None
     capabilities: ProviderCapabilities | None = None
-    deploymentDefaults: dict[str, Any] | None = None
-    health: dict[str, Any] | None = None
+    deploymentDefaults: DeploymentDefaults | None = None
+    health: ProviderHealth | None = None
     preference: Number | None = None
     modelStorage: bool | None = None
 
@@ -378,10 +415,19 @@ class DeploymentCreated(Answer):
     warnings: list[str] | None = None
 
 
+class ObjectMeta(Answer):
+    name: str | None = None
+    namespace: str | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+
+
 class KubeResource(Answer):
+    """A Kubernetes object as the API server holds it (or would create it)."""
+
     apiVersion: str | None = None
     kind: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: ObjectMeta | None = None
     spec: dict[str, Any] | None = None
 
 
