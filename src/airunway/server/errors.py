@@ -110,6 +110,7 @@ def install(app: FastAPI) -> None:
 
 
 ERROR_SCHEMA = {
+    "title": "ErrorEnvelope",
     "type": "object",
     "description": "The error envelope: what went wrong, for people, and the status code. Some answers add fields "
                    "(an invalid request lists its issues; a failed install its step results).",
@@ -133,10 +134,12 @@ def document(app: FastAPI) -> None:
                 for operation in path.values():
                     responses = operation.setdefault("responses", {})
                     responses.pop("422", None)
-                    responses["default"] = {"description": "An error",
-                                            "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-            schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
-            schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+                    responses["default"] = {"description": "An error", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+            components["ErrorEnvelope"] = ERROR_SCHEMA
             app.openapi_schema = schema
         return app.openapi_schema
 
