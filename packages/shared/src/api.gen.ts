@@ -1655,7 +1655,7 @@ export interface components {
             prefillReplicas?: components["schemas"]["Replicas"];
             decodeReplicas?: components["schemas"]["Replicas"];
             gateway?: components["schemas"]["GatewayEndpoint"];
-            image?: string;
+            image?: components["schemas"]["ImageStatus"];
             storage?: components["schemas"]["DeploymentStorage"];
         } & {
             [key: string]: unknown;
@@ -1900,6 +1900,19 @@ export interface components {
             fullname?: string | null;
             email?: string | null;
             avatarUrl?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ImageStatus
+         * @description The engine image: what was asked for and what the pods run (pinned by digest when resolved).
+         */
+        ImageStatus: {
+            requested?: string;
+            resolved?: string;
+            repository?: string;
+            tag?: string;
+            digest?: string;
         } & {
             [key: string]: unknown;
         };
@@ -2808,6 +2821,7 @@ export type HfSecretDeleted = components['schemas']['HfSecretDeleted'];
 export type HfSecretSaved = components['schemas']['HfSecretSaved'];
 export type HfSecretStatus = components['schemas']['HfSecretStatus'];
 export type HfUser = components['schemas']['HfUser'];
+export type ImageStatus = components['schemas']['ImageStatus'];
 export type InfrastructureSetup = components['schemas']['InfrastructureSetup'];
 export type InfrastructureStatus = components['schemas']['InfrastructureStatus'];
 export type InstallResult = components['schemas']['InstallResult'];

@@ -375,6 +375,16 @@ class GatewayEndpoint(Answer):
     modelName: str | None = None
 
 
+class ImageStatus(Answer):
+    """The engine image: what was asked for and what the pods run (pinned by digest when resolved)."""
+
+    requested: str | None = None
+    resolved: str | None = None
+    repository: str | None = None
+    tag: str | None = None
+    digest: str | None = None
+
+
 class DeploymentStatus(Answer):
     name: str
     namespace: str
@@ -392,7 +402,7 @@ class DeploymentStatus(Answer):
     prefillReplicas: Replicas | None = None
     decodeReplicas: Replicas | None = None
     gateway: GatewayEndpoint | None = None
-    image: str | None = None
+    image: ImageStatus | None = None
     storage: DeploymentStorage | None = None
 
 

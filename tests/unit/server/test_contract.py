@@ -59,7 +59,8 @@ def test_answers_pass_through_the_models_unchanged():
     answer = {"name": "a", "namespace": "n", "mode": "aggregated", "phase": "Running", "provider": "vllm",
               "replicas": {"available": 1, "desired": 2, "ready": 1},
               "pods": [{"name": "p", "phase": "Running", "ready": True, "restarts": 0, "extra": {"x": [1, 2.5]}}],
-              "unknown": "kept", "createdAt": "2026-01-01T00:00:00.000Z", "conditions": [], "image": None}
+              "unknown": "kept", "createdAt": "2026-01-01T00:00:00.000Z", "conditions": [],
+              "image": {"requested": "vllm/vllm-openai:v1", "resolved": "vllm/vllm-openai@sha256:0"}}
 
     @router.get("/d", response_model=responses.DeploymentStatus)
     async def deployment() -> dict:
