@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,6 +40,7 @@ def envelope(status_code: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "statusCode": status_code, **extra}}, status_code=status_code)
 
 
+UNDOCUMENTED = "answer does not match its response model"
 FRONTEND_MISSING = "Frontend not available. Run with frontend build or in development mode."
 _WHERE = {"body", "query", "path", "header"}
 
@@ -102,6 +104,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidRequest)
     async def invalid_rule(_: Request, exc: InvalidRequest) -> JSONResponse:
         return invalid_answer(exc.issues)
+
+    @app.exception_handler(ResponseValidationError)
+    async def undocumented(request: Request, exc: ResponseValidationError) -> JSONResponse:
+        """An answer its response model does not describe: answered as the service built it (the model is what is
+        wrong), and logged as an error naming the fields (never their values) so that tests catch it."""
+        fields = [".".join(str(p) for p in e.get("loc", ())[1:]) + f": {e.get('msg')}" for e in exc.errors()]
+        log.error(f"{UNDOCUMENTED}: {request.method} {request.url.path}", extra={"fields": fields[:20]})
+        route = request.scope.get("route")
+        return JSONResponse(jsonable_encoder(exc.body), status_code=getattr(route, "status_code", None) or 200)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
