@@ -24,6 +24,17 @@ fi
 echo "==> control-plane binaries"
 .venv/bin/airunway sandbox build >/dev/null
 
+# The API's TypeScript package (@airunway/shared: types generated from the OpenAPI schema, a typed client), which
+# the web UI imports: its packages (the generator among them) installed when its lock file changed.
+if [ -f packages/shared/package.json ]; then
+  need npm "Node.js 20 or newer with npm, to build the web UI"
+  if [ ! -f packages/shared/node_modules/.airunway-installed ] || [ packages/shared/package-lock.json -nt packages/shared/node_modules/.airunway-installed ]; then
+    echo "==> installing the API's TypeScript package"
+    (cd packages/shared && npm ci --no-audit --no-fund --loglevel=error)
+    touch packages/shared/node_modules/.airunway-installed
+  fi
+fi
+
 # The web UI: built into airunway/server/static when its sources changed (npm ci only when the lock file did).
 if [ -f frontend/package.json ]; then
   need npm "Node.js 20 or newer with npm, to build the web UI"
@@ -32,7 +43,7 @@ if [ -f frontend/package.json ]; then
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
     touch frontend/node_modules/.airunway-installed
   fi
-  ui_hash=$(cd frontend && cat package-lock.json index.html vite.config.ts tsconfig.json $(find src public -type f | sort) | sha256sum | cut -c1-16)
+  ui_hash=$(cd frontend && cat package-lock.json index.html vite.config.ts tsconfig.json $(find src public ../packages/shared/src -type f | sort) | sha256sum | cut -c1-16)
   if [ "$(cat src/airunway/server/static/.build-hash 2>/dev/null)" != "$ui_hash" ]; then
     echo "==> building the web UI"
     (cd frontend && npm run --silent build >/dev/null)

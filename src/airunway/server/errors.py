@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airunway.kube.errors import Forbidden, Unauthorized
 from airunway.server import ui
+from airunway.server.problems import Problem
 from airunway.server.auth import AUTH_ERROR_HEADER
 from airunway.server.schemas import InvalidRequest, Issue, describe
 
@@ -38,6 +40,7 @@ def envelope(status_code: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "statusCode": status_code, **extra}}, status_code=status_code)
 
 
+UNDOCUMENTED = "answer does not match its response model"
 FRONTEND_MISSING = "Frontend not available. Run with frontend build or in development mode."
 _WHERE = {"body", "query", "path", "header"}
 
@@ -64,7 +67,8 @@ def invalid_answer(issues: list[Issue]) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
-    async def problem(_: Request, exc: ApiProblem) -> JSONResponse:
+    @app.exception_handler(Problem)
+    async def problem(_: Request, exc: ApiProblem | Problem) -> JSONResponse:
         return envelope(exc.status_code, exc.message, **exc.extra)
 
     @app.exception_handler(Forbidden)
@@ -97,6 +101,15 @@ def install(app: FastAPI) -> None:
     async def invalid_rule(_: Request, exc: InvalidRequest) -> JSONResponse:
         return invalid_answer(exc.issues)
 
+    @app.exception_handler(ResponseValidationError)
+    async def undocumented(request: Request, exc: ResponseValidationError) -> JSONResponse:
+        """An answer its response model does not describe: answered as the service built it (the model is what is
+        wrong), and logged as an error naming the fields (never their values) so that tests catch it."""
+        fields = [".".join(str(p) for p in e.get("loc", ())[1:]) + f": {e.get('msg')}" for e in exc.errors()]
+        log.error(f"{UNDOCUMENTED}: {request.method} {request.url.path}", extra={"fields": fields[:20]})
+        route = request.scope.get("route")
+        return JSONResponse(jsonable_encoder(exc.body), status_code=getattr(route, "status_code", None) or 200)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
@@ -104,6 +117,7 @@ def install(app: FastAPI) -> None:
 
 
 ERROR_SCHEMA = {
+    "title": "ErrorEnvelope",
     "type": "object",
     "description": "The error envelope: what went wrong, for people, and the status code. Some answers add fields "
                    "(an invalid request lists its issues; a failed install its step results).",
@@ -127,10 +141,12 @@ def document(app: FastAPI) -> None:
                 for operation in path.values():
                     responses = operation.setdefault("responses", {})
                     responses.pop("422", None)
-                    responses["default"] = {"description": "An error",
-                                            "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-            schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
-            schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+                    responses["default"] = {"description": "An error", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+            components["ErrorEnvelope"] = ERROR_SCHEMA
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import Body, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from airunway.server import responses
 from airunway.server.deps import runtime
 from airunway.server.runtime import Runtime
 from airunway.server.services.aiconfigurator import normalize_gpu_type
 
-router = APIRouter(prefix="/api/aiconfigurator", tags=["aiconfigurator"])
+router = responses.Router(prefix="/api/aiconfigurator", tags=["aiconfigurator"])
 
 
 class AnalyzeRequest(BaseModel):
@@ -24,12 +25,12 @@ class AnalyzeRequest(BaseModel):
     maxLatencyMs: float | None = Field(None, gt=0, le=3_600_000)
 
 
-@router.get("/status")
+@router.get("/status", response_model=responses.AIConfiguratorStatus)
 async def status(rt: Runtime = Depends(runtime)) -> dict:
     return await rt.aiconfigurator.status()
 
 
-@router.post("/analyze")
+@router.post("/analyze", response_model=responses.AIConfiguratorResult)
 async def analyze(body: Any = Body(None), rt: Runtime = Depends(runtime)):
     try:
         request = AnalyzeRequest.model_validate(body)
@@ -41,7 +42,7 @@ async def analyze(body: Any = Body(None), rt: Runtime = Depends(runtime)):
                                            request.maxLatencyMs)
 
 
-@router.post("/normalize-gpu")
+@router.post("/normalize-gpu", response_model=responses.NormalizedGpuType)
 async def normalize_gpu(body: Any = Body(None)):
     product = body.get("gpuProduct") if isinstance(body, dict) else None
     if not isinstance(product, str) or not product.strip():

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, Forbidden
+from airunway.server import responses
 from airunway.server.deps import acting
 from airunway.server.errors import ApiProblem
 from airunway.server.services import aikit
 
-router = APIRouter(prefix="/api/aikit", tags=["aikit"])
+router = responses.Router(prefix="/api/aikit", tags=["aikit"])
 
 
 class BuildRequest(BaseModel):
@@ -38,12 +39,12 @@ def _checked(body: BuildRequest) -> dict:
     return req
 
 
-@router.get("/models")
+@router.get("/models", response_model=responses.PremadeModels)
 async def models() -> dict:
     return {"models": [p.to_dict() for p in aikit.PREMADE], "total": len(aikit.PREMADE)}
 
 
-@router.get("/models/{model_id}")
+@router.get("/models/{model_id}", response_model=responses.PremadeModel)
 async def model(model_id: str) -> dict:
     found = aikit.BY_ID.get(model_id)
     if found is None:
@@ -51,7 +52,7 @@ async def model(model_id: str) -> dict:
     return found.to_dict()
 
 
-@router.post("/build/preview")
+@router.post("/build/preview", response_model=responses.BuildPreview)
 async def preview(body: BuildRequest) -> dict:
     req = _checked(body)
     ref = aikit.image_ref(req)
@@ -61,7 +62,7 @@ async def preview(body: BuildRequest) -> dict:
             "requiresBuild": body.modelSource == "huggingface", "registryUrl": aikit.PUSH_REGISTRY}
 
 
-@router.post("/build")
+@router.post("/build", response_model=responses.BuildResult)
 async def build(body: BuildRequest, client: Client = Depends(acting)) -> dict:
     req = _checked(body)
     try:
@@ -72,12 +73,12 @@ async def build(body: BuildRequest, client: Client = Depends(acting)) -> dict:
         raise ApiProblem(500, str(exc)) from None
 
 
-@router.get("/infrastructure/status")
+@router.get("/infrastructure/status", response_model=responses.InfrastructureStatus)
 async def infrastructure_status(client: Client = Depends(acting)) -> dict:
     return await aikit.infrastructure_status(client)
 
 
-@router.post("/infrastructure/setup")
+@router.post("/infrastructure/setup", response_model=responses.InfrastructureSetup)
 async def infrastructure_setup(client: Client = Depends(acting)) -> dict:
     try:
         registry = await aikit.ensure_registry(client)

@@ -3,15 +3,16 @@ instance types."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from airunway.kube.client import Client
+from airunway.server import responses
 from airunway.server.deps import acting
 from airunway.server.services import costs, gpus, pricing
 
-router = APIRouter(prefix="/api/costs", tags=["costs"])
+router = responses.Router(prefix="/api/costs", tags=["costs"])
 
 
 class EstimateRequest(BaseModel):
@@ -35,12 +36,12 @@ def _realtime(price: dict, replicas: int) -> dict:
             "currency": price.get("currency") or "USD", "region": price.get("region")}
 
 
-@router.post("/estimate")
+@router.post("/estimate", response_model=responses.CostEstimateResponse)
 async def estimate(body: EstimateRequest) -> dict:
     return {"success": True, "breakdown": costs.estimate_cost(body.gpuType, body.gpuCount, body.replicas)}
 
 
-@router.get("/node-pools")
+@router.get("/node-pools", response_model=responses.NodePoolCosts)
 async def node_pools(gpuCount: str | None = Query(None), replicas: str | None = Query(None),  # noqa: N803
                      realtime: str | None = Query(None), computeType: str | None = Query(None),  # noqa: N803
                      client: Client = Depends(acting)) -> dict:
@@ -82,7 +83,7 @@ async def _price(pool: dict) -> tuple[dict, bool] | None:
     return (result["price"], result["cached"]) if result["success"] else None
 
 
-@router.get("/instance-price")
+@router.get("/instance-price", response_model=responses.InstancePriceResponse)
 async def instance_price(instanceType: str | None = Query(None), region: str | None = Query(None)):  # noqa: N803
     if not instanceType:
         return JSONResponse({"success": False, "error": "instanceType is required"}, status_code=400)
@@ -96,14 +97,14 @@ async def instance_price(instanceType: str | None = Query(None), region: str | N
     return {"success": True, "price": result["price"], "cached": result["cached"]}
 
 
-@router.get("/gpu-models")
+@router.get("/gpu-models", response_model=responses.GpuModels)
 async def gpu_models() -> dict:
     return {"success": True, "models": costs.gpu_models(),
             "note": "For actual pricing, use /costs/node-pools or /costs/instance-price for real-time cloud provider "
                     "pricing"}
 
 
-@router.get("/normalize-gpu")
+@router.get("/normalize-gpu", response_model=responses.NormalizedGpu)
 async def normalize_gpu(label: str | None = Query(None)):
     if not label:
         return JSONResponse({"success": False, "error": "GPU label is required"}, status_code=400)

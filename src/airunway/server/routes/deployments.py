@@ -6,18 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from airunway.kube.client import Client
+from airunway.server import responses
 from airunway.server.deps import caller, cluster
 from airunway.server.runtime import Runtime
 from airunway.server.schemas import CreateDeployment, InvalidRequest, Issue, is_namespace, is_resource_name
 from airunway.server.services import catalog, chat
 from airunway.server.services.deployments import DeploymentService
 
-router = APIRouter(prefix="/api/deployments", tags=["deployments"])
+router = responses.Router(prefix="/api/deployments", tags=["deployments"])
 
 NAME_RULE = "must be 1-253 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit"
 NAMESPACE_RULE = "must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
@@ -41,7 +42,7 @@ async def _namespace(rt: Runtime, given: str | None) -> str:
     return given or await rt.config.namespace()
 
 
-@router.get("")
+@router.get("", response_model=responses.DeploymentList)
 async def list_deployments(
     namespace: str | None = Depends(namespace_param),
     limit: int | None = Query(None, ge=1, le=100),
@@ -53,20 +54,20 @@ async def list_deployments(
     return Response(page.to_json(), media_type="application/json")  # each deployment is JSON already
 
 
-@router.post("", status_code=201)
+@router.post("", response_model=responses.DeploymentCreated, status_code=201)
 async def create_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster),
                             user: Client | None = Depends(caller)) -> dict:
     return await rt.deployments.create(user, body, await _namespace(rt, body.namespace),
                                        catalog.min_gpus(body.modelId))
 
 
-@router.post("/preview")
+@router.post("/preview", response_model=responses.ManifestAnswer)
 async def preview_deployment(body: CreateDeployment, rt: Runtime = Depends(cluster),
                              user: Client | None = Depends(caller)) -> dict:
     return await rt.deployments.preview(body, await _namespace(rt, body.namespace), user)
 
 
-@router.post("/selection")
+@router.post("/selection", response_model=responses.Selection)
 async def selection(body: CreateDeployment, rt: Runtime = Depends(cluster),
                     user: Client | None = Depends(caller)) -> dict:
     """Which engine and provider the controller would choose for this request, and why (an addition to upstream's
@@ -74,7 +75,7 @@ async def selection(body: CreateDeployment, rt: Runtime = Depends(cluster),
     return await rt.deployments.selection(body, await _namespace(rt, body.namespace), user)
 
 
-@router.get("/-/pvcs")
+@router.get("/-/pvcs", response_model=responses.PvcList)
 async def list_pvcs(namespace: str | None = Depends(namespace_param), rt: Runtime = Depends(cluster),
                     user: Client | None = Depends(caller)) -> dict:
     if not namespace:
@@ -97,33 +98,33 @@ async def one(name: str = Depends(deployment_name), namespace: str | None = Depe
     return One(rt.deployments, user, await _namespace(rt, namespace), name)
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=responses.DeploymentStatus)
 async def get_deployment(d: One = Depends(one)) -> dict:
     return await d.service.get(d.caller, d.namespace, d.name)
 
 
-@router.get("/{name}/manifest")
+@router.get("/{name}/manifest", response_model=responses.ManifestAnswer)
 async def get_manifest(d: One = Depends(one)) -> dict:
     return await d.service.manifest(d.caller, d.namespace, d.name)
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=responses.Message)
 async def delete_deployment(d: One = Depends(one)) -> dict:
     await d.service.delete(d.caller, d.namespace, d.name)
     return {"message": "Deployment deleted successfully"}
 
 
-@router.get("/{name}/pods")
+@router.get("/{name}/pods", response_model=responses.PodList)
 async def get_pods(d: One = Depends(one)) -> dict:
     return {"pods": await d.service.pods(d.caller, d.namespace, d.name)}
 
 
-@router.get("/{name}/metrics")
+@router.get("/{name}/metrics", response_model=responses.MetricsResponse)
 async def get_metrics(d: One = Depends(one)) -> dict:
     return await d.service.deployment_metrics(d.caller, d.namespace, d.name)
 
 
-@router.get("/{name}/pending-reasons")
+@router.get("/{name}/pending-reasons", response_model=responses.PendingReasons)
 async def get_pending_reasons(d: One = Depends(one)) -> dict:
     return {"reasons": await d.service.pending_reasons(d.caller, d.namespace, d.name)}
 
@@ -169,7 +170,7 @@ async def chat_in_namespace(body: ChatRequest, d: One = Depends(one), rt: Runtim
     return await _chat(d, body, rt)
 
 
-@router.get("/{name}/logs")
+@router.get("/{name}/logs", response_model=responses.Logs)
 async def get_logs(
     d: One = Depends(one),
     podName: str | None = Query(None, description="Default: the deployment's first pod"),

@@ -5,26 +5,27 @@ login when authentication is on)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query
+from fastapi import Header, Query
 
+from airunway.server import responses
 from airunway.server.errors import ApiProblem
 from airunway.server.schemas import InvalidRequest, Issue
 from airunway.server.services import catalog, huggingface
 from airunway.server.services.compatibility import valid_repo_id
 
-router = APIRouter(prefix="/api/models", tags=["models"])
+router = responses.Router(prefix="/api/models", tags=["models"])
 
 
 def hub_failure(exc: huggingface.HubUnreachable) -> ApiProblem:
     return ApiProblem(504 if exc.timeout else 502, f"{exc}. Check the network or HF_ENDPOINT and try again.")
 
 
-@router.get("")
+@router.get("", response_model=responses.ModelList)
 async def list_models() -> dict:
     return {"models": catalog.models()}
 
 
-@router.get("/search")
+@router.get("/search", response_model=responses.HfSearchResponse)
 async def search(
     q: str = Query("", description="At least 2 characters"),
     limit: str = Query("20", description="1 to 50"),
@@ -53,7 +54,7 @@ async def search(
         raise ApiProblem(400, f"X-HF-Token: {exc}") from None
 
 
-@router.get("/{model_id:path}/gguf-files")
+@router.get("/{model_id:path}/gguf-files", response_model=responses.GgufFiles)
 async def gguf_files(model_id: str, x_hf_token: str | None = Header(None)) -> dict:
     if not valid_repo_id(model_id):
         raise ApiProblem(400, "Invalid Hugging Face model id")
@@ -68,7 +69,7 @@ async def gguf_files(model_id: str, x_hf_token: str | None = Header(None)) -> di
         raise ApiProblem(status, str(exc)) from None
 
 
-@router.get("/{model_id:path}")
+@router.get("/{model_id:path}", response_model=responses.Model)
 async def get_model(model_id: str) -> dict:
     found = catalog.find(model_id)
     if found is None:

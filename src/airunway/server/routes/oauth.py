@@ -7,13 +7,13 @@ import uuid
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
+from airunway.server import responses
 from airunway.server.errors import ApiProblem
 from airunway.server.services import oauth
 
-router = APIRouter(prefix="/api/oauth", tags=["oauth"])
+router = responses.Router(prefix="/api/oauth", tags=["oauth"])
 
 
 def _url(value: str) -> str:
@@ -52,12 +52,12 @@ class StateTokenBody(BaseModel):
     state: Annotated[StrictStr, Field(max_length=64), AfterValidator(_uuid)]
 
 
-@router.get("/huggingface/config")
+@router.get("/huggingface/config", response_model=responses.OAuthConfig)
 async def config() -> dict:
     return oauth.config()
 
 
-@router.post("/huggingface/start")
+@router.post("/huggingface/start", response_model=responses.OAuthStart)
 async def start(body: StartBody) -> dict:
     return oauth.sessions.start(body.redirectUri)
 
@@ -68,7 +68,7 @@ async def verifier(state: str) -> dict:
                           "instead.")
 
 
-@router.post("/huggingface/token")
+@router.post("/huggingface/token", response_model=responses.OAuthToken)
 async def token(body: TokenBody) -> dict:
     try:
         return await oauth.complete(body.code, body.codeVerifier, body.redirectUri)
@@ -76,7 +76,7 @@ async def token(body: TokenBody) -> dict:
         raise ApiProblem(400, "OAuth token exchange failed") from None
 
 
-@router.post("/huggingface/token-with-state")
+@router.post("/huggingface/token-with-state", response_model=responses.OAuthToken)
 async def token_with_state(body: StateTokenBody) -> dict:
     try:
         return await oauth.sessions.exchange(body.code, body.state)

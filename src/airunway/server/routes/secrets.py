@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from airunway.kube.client import Client
+from airunway.server import responses
 from airunway.server.deps import acting, cluster
 from airunway.server.errors import ApiProblem
 from airunway.server.runtime import Runtime
 from airunway.server.services import huggingface
 from airunway.server.services.secrets import HuggingFaceSecrets
 
-router = APIRouter(prefix="/api/secrets", tags=["secrets"])
+router = responses.Router(prefix="/api/secrets", tags=["secrets"])
 
 
 class TokenBody(BaseModel):
@@ -25,12 +26,12 @@ def _secrets(client: Client, rt: Runtime) -> HuggingFaceSecrets:
     return HuggingFaceSecrets(client, huggingface.whoami, directory=rt.client)
 
 
-@router.get("/huggingface/status")
+@router.get("/huggingface/status", response_model=responses.HfSecretStatus)
 async def status(client: Client = Depends(acting), rt: Runtime = Depends(cluster)) -> dict:
     return await _secrets(client, rt).status()
 
 
-@router.post("/huggingface")
+@router.post("/huggingface", response_model=responses.HfSecretSaved)
 async def save(body: TokenBody, client: Client = Depends(acting), rt: Runtime = Depends(cluster)) -> dict:
     try:
         ok, saved = await _secrets(client, rt).save(body.accessToken.strip())
@@ -42,6 +43,6 @@ async def save(body: TokenBody, client: Client = Depends(acting), rt: Runtime = 
     return {"success": True, "message": "HuggingFace token saved successfully", **saved}
 
 
-@router.delete("/huggingface")
+@router.delete("/huggingface", response_model=responses.HfSecretDeleted)
 async def delete(client: Client = Depends(acting), rt: Runtime = Depends(cluster)) -> dict:
     return await _secrets(client, rt).delete()

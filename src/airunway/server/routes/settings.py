@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from airunway.kube.client import Client
-from airunway.server import auth
+from airunway.server import auth, responses
 from airunway.server.deps import acting_if_any, runtime, token_of
 from airunway.server.errors import ApiProblem
 from airunway.server.runtime import Runtime
 from airunway.server.services import providers as service
 from airunway.server.services.settings import SaveFailed
 
-settings_router = APIRouter(prefix="/api/settings", tags=["settings"])
-providers_router = APIRouter(prefix="/api/providers", tags=["providers"])
+settings_router = responses.Router(prefix="/api/settings", tags=["settings"])
+providers_router = responses.Router(prefix="/api/providers", tags=["providers"])
 
 
 class SettingsUpdate(BaseModel):
@@ -34,13 +34,13 @@ async def _provider(client: Client | None, provider_id: str) -> dict:
     return found
 
 
-@settings_router.get("")
+@settings_router.get("", response_model=responses.Settings)
 async def get_settings(rt: Runtime = Depends(runtime)) -> dict:
     config = await rt.config.get() if rt.config else {"defaultNamespace": rt.settings.namespace()}
     return {"config": config, "providers": await _providers(rt), "auth": {"enabled": rt.settings.auth_on()}}
 
 
-@settings_router.put("")
+@settings_router.put("", response_model=responses.SettingsUpdated)
 async def update_settings(body: SettingsUpdate, request: Request, rt: Runtime = Depends(runtime)):
     # The path is public so the UI can read the settings before login; changing them needs a valid token.
     if rt.settings.auth_on():
@@ -56,13 +56,13 @@ async def update_settings(body: SettingsUpdate, request: Request, rt: Runtime = 
     return {"message": "Settings updated successfully", "config": config}
 
 
-@settings_router.get("/providers")
-@providers_router.get("")
+@settings_router.get("/providers", response_model=responses.ProviderList)
+@providers_router.get("", response_model=responses.ProviderList)
 async def list_providers(rt: Runtime = Depends(runtime)) -> dict:
     return {"providers": await _providers(rt)}
 
 
-@settings_router.get("/providers/{provider_id}")
-@providers_router.get("/{provider_id}")
+@settings_router.get("/providers/{provider_id}", response_model=responses.ProviderDetails)
+@providers_router.get("/{provider_id}", response_model=responses.ProviderDetails)
 async def get_provider(provider_id: str, client: Client | None = Depends(acting_if_any)) -> dict:
     return await _provider(client, provider_id)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from airunway.server import responses
 from airunway.server.errors import ApiProblem
 from airunway.server.services import vllm_recipes as service
 
-router = APIRouter(prefix="/api/vllm/recipes", tags=["vllm"])
+router = responses.Router(prefix="/api/vllm/recipes", tags=["vllm"])
 
 Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
@@ -43,7 +43,7 @@ def _failed(exc: service.RecipeError) -> ApiProblem:
     return ApiProblem(exc.status, str(exc))
 
 
-@router.get("")
+@router.get("", response_model=responses.RecipeList)
 async def list_recipes() -> dict:
     try:
         entries = await service.recipes.index()
@@ -52,7 +52,7 @@ async def list_recipes() -> dict:
     return {"recipes": entries, "total": len(entries), "source": f"{service.base_url()}/models.json"}
 
 
-@router.post("/resolve")
+@router.post("/resolve", response_model=responses.ResolvedRecipe)
 async def resolve(body: ResolveRequest) -> dict:
     try:
         return await service.resolve(body.modelId, mode=body.mode, hardware=body.hardware, strategy=body.strategy,
@@ -62,7 +62,7 @@ async def resolve(body: ResolveRequest) -> dict:
         raise _failed(exc) from None
 
 
-@router.get("/{org}/{model}")
+@router.get("/{org}/{model}", response_model=responses.RecipeAnswer)
 async def get_recipe(org: str, model: str) -> dict:
     model_id = f"{org}/{model}"
     try:

@@ -20,7 +20,7 @@ import httpx
 from fastapi.responses import StreamingResponse
 
 from airunway.kube.client import Client
-from airunway.server.errors import ApiProblem
+from airunway.server import problems
 from airunway.server.services.conversions import parse_frontend_service
 
 DEFAULT_PORT = 8000
@@ -73,8 +73,8 @@ def _message(status: int, payload: bytes, name: str) -> str:
     return f"The model did not accept the chat request (HTTP {status}). Try again in a moment."
 
 
-def _failed(status: int, payload: bytes, name: str) -> ApiProblem:
-    return ApiProblem(status if status in KEPT_STATUSES else 502, _message(status, payload, name))
+def _failed(status: int, payload: bytes, name: str) -> problems.Problem:
+    return problems.with_status(status if status in KEPT_STATUSES else 502, _message(status, payload, name))
 
 
 async def _models(up: Upstream) -> str | None:
@@ -101,9 +101,9 @@ async def _models(up: Upstream) -> str | None:
 async def open_chat(deployment: dict, request: dict[str, Any], up: Upstream) -> StreamingResponse:
     name = deployment["name"]
     if deployment.get("phase") != "Running":
-        raise ApiProblem(409, f"Deployment '{name}' is not running (current phase: {deployment.get('phase')})")
+        raise problems.ConflictError(f"Deployment '{name}' is not running (current phase: {deployment.get('phase')})")
     if not deployment.get("frontendService"):
-        raise ApiProblem(409, f"Deployment '{name}' does not expose a frontend service for chat")
+        raise problems.ConflictError(f"Deployment '{name}' does not expose a frontend service for chat")
     model = request.get("model") if isinstance(request.get("model"), str) else None
     served = deployment.get("servedModelName")
     if not model and served and not (deployment.get("provider") == "kaito" and deployment.get("engine") == "llamacpp"):
@@ -118,7 +118,7 @@ async def open_chat(deployment: dict, request: dict[str, Any], up: Upstream) -> 
                 headers={"Accept": "text/event-stream"}), stream=True)
         except httpx.HTTPError as exc:
             await http.aclose()
-            raise ApiProblem(502, f"The model server for '{name}' cannot be reached ({type(exc).__name__}). "
+            raise problems.UpstreamFailed(f"The model server for '{name}' cannot be reached ({type(exc).__name__}). "
                                   "Try again in a moment or check the logs.") from None
         if answer.status_code >= 400:
             payload = await answer.aread()
@@ -140,7 +140,7 @@ async def open_chat(deployment: dict, request: dict[str, Any], up: Upstream) -> 
         resp = await up.client.open("POST", f"{up.proxy_path}/v1/chat/completions", body=body,
                                     accept="text/event-stream")
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        raise ApiProblem(502, f"The model server for '{name}' cannot be reached ({type(exc).__name__}).") from None
+        raise problems.UpstreamFailed(f"The model server for '{name}' cannot be reached ({type(exc).__name__}).") from None
     if resp.status >= 400:
         payload = await resp.content.read(ERROR_BYTES)
         resp.release()

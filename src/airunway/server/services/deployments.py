@@ -33,7 +33,7 @@ from airunway.kube.errors import (
 from airunway.kube.informer import Cache
 from airunway.kube.resources import EVENTS, NAMESPACES, PERSISTENTVOLUMECLAIMS, PODS, Key
 from airunway.server.auth import AccessCache, access_review, may
-from airunway.server.errors import ApiProblem
+from airunway.server import problems
 from airunway.server.schemas import CreateDeployment
 from airunway.server.services import aikit, conversions, gpus
 from airunway.server.services import pods as podlib
@@ -66,9 +66,9 @@ def _status_of(exc: BaseException) -> int:
     return exc.status if isinstance(exc, ApiError) and 400 <= exc.status < 600 else 500
 
 
-def _failure(exc: BaseException, what: str) -> ApiProblem:
+def _failure(exc: BaseException, what: str) -> problems.Problem:
     status = _status_of(exc)
-    return ApiProblem(status, "Internal Server Error" if status >= 500 else f"{what}: {kube_message(exc)}")
+    return problems.with_status(status, "Internal Server Error" if status >= 500 else f"{what}: {kube_message(exc)}")
 
 
 async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 3, delay: float = 0.5) -> T:
@@ -287,7 +287,7 @@ class DeploymentService:
     async def _visible(self, caller: Client | None, namespace: str, name: str) -> dict:
         md = await self.read(caller, namespace, name)
         if md is None:
-            raise ApiProblem(404, "Deployment not found")
+            raise problems.NotFoundError("Deployment not found")
         return md
 
     async def get(self, caller: Client | None, namespace: str, name: str) -> dict:
@@ -297,7 +297,7 @@ class DeploymentService:
     async def manifest(self, caller: Client | None, namespace: str, name: str) -> dict:
         md = await self.read(caller, namespace, name)
         if md is None:
-            raise ApiProblem(404, "Deployment manifest not found")
+            raise problems.NotFoundError("Deployment manifest not found")
         return conversions.manifest_answer(md)
 
     async def pods(self, caller: Client | None, namespace: str, name: str) -> list[dict]:
@@ -327,7 +327,7 @@ class DeploymentService:
             return {"logs": "", "podName": "", "message": "No pods found for this deployment"}
         target = pod or names[0]
         if target not in names:
-            raise ApiProblem(400, f"Pod '{target}' is not part of deployment '{name}'")
+            raise problems.InvalidInput(f"Pod '{target}' is not part of deployment '{name}'")
         reader = caller or self.client
         try:
             if not container:
@@ -340,9 +340,9 @@ class DeploymentService:
         except Forbidden:
             raise
         except NotFound:
-            raise ApiProblem(500, f"Pod '{target}' not found in namespace '{namespace}'")
+            raise problems.Failed(f"Pod '{target}' not found in namespace '{namespace}'")
         except (ApiError, OSError, asyncio.TimeoutError) as exc:
-            raise ApiProblem(500, f"Failed to get logs for pod '{target}': {kube_message(exc)}")
+            raise problems.Failed(f"Failed to get logs for pod '{target}': {kube_message(exc)}")
         out = {"logs": ANSI_SGR.sub("", text), "podName": target}
         if container:
             out["container"] = container
@@ -381,7 +381,7 @@ class DeploymentService:
         try:
             config = await (caller or self.client).get(INFERENCE_PROVIDER_CONFIGS, req.provider)
         except NotFound:
-            raise ApiProblem(404, f"Provider not found: {req.provider}")
+            raise problems.NotFoundError(f"Provider not found: {req.provider}")
         except (ApiError, OSError, asyncio.TimeoutError) as exc:
             log.info("provider lookup failed; admission will check", extra={"error": kube_message(exc)})
             return
@@ -389,7 +389,7 @@ class DeploymentService:
             req.provider, provider_details(config)["capabilities"], engine=req.engine, mode=req.mode,
             model_source=req.modelSource, router_mode=req.routerMode, overrides=req.providerOverrides)
         if problem:
-            raise ApiProblem(422, problem)
+            raise problems.Unsupported(problem)
 
     async def prepare(self, req: CreateDeployment, namespace: str, caller: Client | None = None) -> dict:
         """The ModelDeployment for a create request, after the checks that need the cluster."""
@@ -448,7 +448,7 @@ class DeploymentService:
 
     async def delete(self, caller: Client | None, namespace: str, name: str) -> None:
         if await self.read(caller, namespace, name) is None:
-            raise ApiProblem(404, f"Deployment '{name}' not found in namespace '{namespace}'")
+            raise problems.NotFoundError(f"Deployment '{name}' not found in namespace '{namespace}'")
         writer = caller or self.client
         try:
             await with_retry(lambda: writer.delete(MODEL_DEPLOYMENTS, name, namespace))

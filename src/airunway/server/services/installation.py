@@ -28,7 +28,7 @@ from airunway.kube.client import Client
 from airunway.kube.errors import ApiError, NotFound
 from airunway.kube.resources import CRDS, PODS
 from airunway.server.auth import may
-from airunway.server.errors import ApiProblem
+from airunway.server import problems
 from airunway.server.services import gpus
 from airunway.server.services import providers as catalogue
 from airunway.server.services.cluster import crd_installation
@@ -232,7 +232,7 @@ async def _config(client: Client, provider_id: str) -> tuple[dict, dict]:
     try:
         config = await client.get(INFERENCE_PROVIDER_CONFIGS, provider_id)
     except NotFound:
-        raise ApiProblem(404, f"Provider not found: {provider_id}") from None
+        raise problems.NotFoundError(f"Provider not found: {provider_id}") from None
     return config, catalogue.provider_details(config)
 
 
@@ -365,22 +365,22 @@ class Installer:
     def _begin(self, target: str, kind: str) -> Operation:
         running = self.operations.get(target)
         if running is not None and not running.done:
-            raise ApiProblem(409, f"An {running.kind} of {target} is already running; wait for it to finish")
+            raise problems.ConflictError(f"An {running.kind} of {target} is already running; wait for it to finish")
         self.operations[target] = operation = Operation(kind)
         return operation
 
     async def _helm_or_fail(self, suffix: str) -> None:
         helm = await self.runner.helm_status()
         if not helm["available"]:
-            raise ApiProblem(400, f"Helm CLI not available: {helm['error']}{suffix}")
+            raise problems.InvalidInput(f"Helm CLI not available: {helm['error']}{suffix}")
 
     async def install_provider(self, provider_id: str) -> dict[str, Any]:
         _, details = await _config(self.client, provider_id)
         name = details["name"]
         if details["requiresCRD"] is False:
-            raise ApiProblem(400, f"{name} is managed by provider registration and cannot be installed from this page.")
+            raise problems.InvalidInput(f"{name} is managed by provider registration and cannot be installed from this page.")
         if not details.get("helmCharts"):
-            raise ApiProblem(400, f"No installation metadata found for provider {provider_id}. Provider config is "
+            raise problems.InvalidInput(f"No installation metadata found for provider {provider_id}. Provider config is "
                                   "missing the airunway.ai/installation annotation or it contains no helmCharts.")
         await self._helm_or_fail(". Please install Helm or use the manual installation commands.")
         results = await self._install(provider_id, details.get("helmRepos") or [], charts_of(details))
@@ -415,7 +415,7 @@ class Installer:
         _, details = await _config(self.client, provider_id)
         name = details["name"]
         if details["requiresCRD"] is False:
-            raise ApiProblem(400, f"{name} is managed by provider registration and cannot be uninstalled from this "
+            raise problems.InvalidInput(f"{name} is managed by provider registration and cannot be uninstalled from this "
                                   "page.")
         await self._helm_or_fail(".")
         operation = self._begin(provider_id, "uninstall")
