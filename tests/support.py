@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
@@ -371,3 +371,22 @@ def in_process_api(settings):
     from airunway.server.app import create_app
 
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://d.test")
+
+
+@asynccontextmanager
+async def running_provider(client, name: str, options=None):
+    """The provider ``name`` in this process (manager, reconciler and registration) on ``client``, with no health or
+    metrics listener, stopped gracefully when the block ends."""
+    import asyncio
+
+    from airunway.providers.app import ProviderOptions, build_manager
+
+    options = options or ProviderOptions()
+    options.health_probe_bind_address = options.metrics_bind_address = "0"
+    manager, _ = build_manager(client, name, options)
+    task = asyncio.create_task(manager.run(handle_signals=False))
+    try:
+        yield
+    finally:
+        manager.stop()
+        await asyncio.wait_for(task, 30)

@@ -9,10 +9,8 @@ the provider with a status patch.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -20,10 +18,10 @@ import yaml
 
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.kube import Client
-from airunway.providers.app import ProviderOptions, build_manager
+from airunway.providers.app import ProviderOptions
 from airunway.providers.kuberay.config import RAY_SERVICES
 
-from support import DATA, DEPLOY, real_namespaces, until
+from support import DATA, DEPLOY, real_namespaces, running_provider, until
 
 NAME = "kuberay"
 
@@ -33,20 +31,6 @@ def remove_registration(sandbox):
     """The provider registers the cluster-wide config ``kuberay``; later tests must not find it."""
     yield
     sandbox.kubectl("delete", "inferenceproviderconfig", NAME, "--ignore-not-found", check=False)
-
-
-@asynccontextmanager
-async def running_provider(client: Client, options: ProviderOptions | None = None):
-    """The KubeRay provider process (manager, reconciler and registration), stopped gracefully on exit."""
-    options = options or ProviderOptions()
-    options.health_probe_bind_address = options.metrics_bind_address = "0"
-    manager, _ = build_manager(client, NAME, options)
-    task = asyncio.create_task(manager.run(handle_signals=False))
-    try:
-        yield
-    finally:
-        manager.stop()
-        await asyncio.wait_for(task, 30)
 
 
 # --------------------------------------------------------------------------------------------- objects
@@ -151,7 +135,7 @@ def worker_replicas(rs: dict) -> list[tuple[str, int]]:
 
 
 async def test_multi_gpu_vllm_follows_the_rayservice(client, namespace):
-    async with running_provider(client):
+    async with running_provider(client, NAME):
         async def registered():
             ipc = await client.get_or_none(INFERENCE_PROVIDER_CONFIGS, NAME)
             return ipc if ipc and (ipc.get("status") or {}).get("ready") is True else None
@@ -239,7 +223,7 @@ async def test_multi_gpu_vllm_follows_the_rayservice(client, namespace):
 
 
 async def test_seed_examples_on_kuberay(client, namespace):
-    async with running_provider(client):
+    async with running_provider(client, NAME):
         for name in ("llama-70b-pd", "llama-8b", "qwen-demo", "gemma-cpu"):
             await create_selected(client, seed_example(namespace, name))
 
@@ -269,7 +253,7 @@ async def test_seed_examples_on_kuberay(client, namespace):
 
 
 async def test_a_provider_restart_loses_nothing(client, namespace):
-    async with running_provider(client):
+    async with running_provider(client, NAME):
         for name in ("ready-later", "edited", "deleted"):
             await create_selected(client, deployment(namespace, name, copy.deepcopy(MULTI_GPU)))
         for name in ("ready-later", "edited", "deleted"):
@@ -287,7 +271,7 @@ async def test_a_provider_restart_loses_nothing(client, namespace):
     await create_selected(client, deployment(namespace, "new", copy.deepcopy(MULTI_GPU)))
     assert (await client.get(MODEL_DEPLOYMENTS, "deleted", namespace))["metadata"]["deletionTimestamp"]
 
-    async with running_provider(client):
+    async with running_provider(client, NAME):
         await phase_is(client, namespace, "ready-later", "Running")
 
         async def edit_reverted():
@@ -356,7 +340,7 @@ async def test_the_provider_runs_with_only_the_shim_permissions(sandbox, client,
             shim = await Client.connect(str(path), field_manager="kuberay-provider")
             try:
                 options = ProviderOptions(leader_elect=True, leader_election_namespace=SHIM_NAMESPACE)
-                async with running_provider(shim, options):
+                async with running_provider(shim, NAME, options):
                     await create_selected(client, deployment(namespace, "rbac", MULTI_GPU))
                     await phase_is(client, namespace, "rbac", "Deploying")
                     await write_rayservice_status(client, namespace, "rbac", kuberay_status("running"))

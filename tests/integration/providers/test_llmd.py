@@ -3,30 +3,14 @@ a status patch as the core controller would, kwok running the pods on the simula
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import asynccontextmanager
-
 from airunway.api.resources import INFERENCE_PROVIDER_CONFIGS, MODEL_DEPLOYMENTS
 from airunway.kube import Client
 from airunway.kube.resources import DEPLOYMENTS, SERVICES
-from airunway.providers.app import ProviderOptions, build_manager
 
-from support import DEPLOY, check_shim_manifest, granted_rules, until
+from support import DEPLOY, check_shim_manifest, granted_rules, running_provider, until
 
 NAME = "llmd"
 MANIFEST = DEPLOY / "providers" / "llmd.yaml"
-
-
-@asynccontextmanager
-async def running_provider(client: Client):
-    options = ProviderOptions(health_probe_bind_address="0", metrics_bind_address="0")
-    manager, _ = build_manager(client, NAME, options)
-    task = asyncio.create_task(manager.run(handle_signals=False))
-    try:
-        yield
-    finally:
-        manager.stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def create_selected(client: Client, namespace: str, name: str, spec: dict) -> None:
@@ -53,7 +37,7 @@ MODEL = {"model": {"id": "Qwen/Qwen3-0.6B"}, "engine": {"type": "vllm"}}
 
 
 async def test_aggregated_runs_with_its_endpoint_and_is_cleaned_up(client, namespace):
-    async with running_provider(client):
+    async with running_provider(client, NAME):
         await create_selected(client, namespace, "agg", {**MODEL, "resources": {"gpu": {"count": 1}}})
         status = await status_when(client, namespace, "agg", "Running")
         assert status["endpoint"] == {"service": "agg", "port": 8000}
@@ -81,7 +65,7 @@ async def test_aggregated_runs_with_its_endpoint_and_is_cleaned_up(client, names
 async def test_disaggregated_decode_and_prefill_run_and_are_cleaned_up(client, namespace):
     spec = {**MODEL, "serving": {"mode": "disaggregated"},
             "scaling": {"prefill": {"replicas": 1, "gpu": {"count": 1}}, "decode": {"replicas": 2, "gpu": {"count": 1}}}}
-    async with running_provider(client):
+    async with running_provider(client, NAME):
         await create_selected(client, namespace, "pd", spec)
         status = await status_when(client, namespace, "pd", "Running")
         assert status["endpoint"] == {"service": "pd-decode", "port": 8000}
@@ -101,7 +85,7 @@ async def test_disaggregated_decode_and_prefill_run_and_are_cleaned_up(client, n
 
 
 async def test_an_unschedulable_deployment_stays_pending_with_the_reason(client, namespace):
-    async with running_provider(client):
+    async with running_provider(client, NAME):
         await create_selected(client, namespace, "big", {**MODEL, "resources": {"gpu": {"count": 64}}})
         status = await status_when(client, namespace, "big", "Pending")
         assert status["message"].startswith("Pods cannot be scheduled: ")
