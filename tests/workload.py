@@ -144,3 +144,29 @@ def running_model(
     sandbox.kubectl("patch", "modeldeployment", name, "-n", namespace, "--subresource=status", "--type=merge",
                     "-p", json.dumps({"status": {"phase": "Running", "endpoint": {"service": name, "port": 8000},
                                                  "replicas": {"desired": 1, "ready": 1, "available": 1}}}))
+
+
+async def talker(kube, namespace: str, provider: str | None = None) -> None:
+    """The ModelDeployment ``talker`` (on ``provider`` when given) and its pod ``talker-0`` on the CPU node, once
+    kwok runs it (its logs are the simulated container's)."""
+    from airunway.api.resources import MODEL_DEPLOYMENTS
+    from airunway.kube.resources import PODS
+
+    from support import until
+
+    spec = {"model": {"id": "Qwen/Qwen3-0.6B"}, "engine": {"type": "vllm"}}
+    if provider:
+        spec["provider"] = {"name": provider}
+    await kube.create(MODEL_DEPLOYMENTS, {"apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment",
+                                          "metadata": {"name": "talker"}, "spec": spec}, namespace)
+    await kube.create(PODS, {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "talker-0", "labels": {"airunway.ai/deployment": "talker"}},
+        "spec": {"nodeName": "cpu-node-1", "containers": [{"name": "main", "image": "vllm/vllm-openai:latest"}]}},
+        namespace)
+
+    async def running():
+        pod = await kube.get(PODS, "talker-0", namespace)
+        return (pod.get("status") or {}).get("phase") == "Running"
+
+    await until(running, timeout=60, what="the pod Running")

@@ -25,7 +25,6 @@ from airunway.kube.resources import (
     CRDS,
     DEPLOYMENTS,
     NAMESPACES,
-    PODS,
     ROLEBINDINGS,
     ROLES,
     SECRETS,
@@ -39,6 +38,7 @@ from airunway.server.services import aikit
 from charts import CHART, CRD_NAME, provider_config
 from fakes.standins import AzurePrices, RecipesSite, serve
 from support import DEPLOY, DashboardAPI, until
+from workload import talker
 
 CLUSTERROLES = Resource("rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False, kind="ClusterRole")
 CLUSTERROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", namespaced=False,
@@ -366,20 +366,7 @@ async def test_logs_and_settings_need_their_own_rights(sandbox, namespace):
         for obj in _role(namespace, "get-deployments", [
                 {"apiGroups": ["airunway.ai"], "resources": ["modeldeployments"], "verbs": ["get"]}], "viewer"):
             await kube.create(ROLES if obj["kind"] == "Role" else ROLEBINDINGS, obj)
-        await kube.create(MODEL_DEPLOYMENTS, {
-            "apiVersion": "airunway.ai/v1alpha1", "kind": "ModelDeployment", "metadata": {"name": "talker"},
-            "spec": {"model": {"id": "Qwen/Qwen3-0.6B"}, "engine": {"type": "vllm"}}}, namespace)
-        await kube.create(PODS, {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "talker-0", "labels": {"airunway.ai/deployment": "talker"}},
-            "spec": {"nodeName": "cpu-node-1", "containers": [{"name": "main", "image": "vllm/vllm-openai:latest"}]}},
-            namespace)
-
-        async def running():
-            pod = await kube.get(PODS, "talker-0", namespace)
-            return (pod.get("status") or {}).get("phase") == "Running"
-
-        await until(running, timeout=60, what="the pod Running")
+        await talker(kube, namespace)
         logs = f"/api/deployments/talker/logs?namespace={namespace}"
         seen = await api.get(f"/api/deployments/talker?namespace={namespace}", headers=headers)
 
