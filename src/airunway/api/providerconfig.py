@@ -133,6 +133,16 @@ class InferenceProviderConfigStatus(WithConditions):
     upstream_schema_hash: str | None = None
     """Hash of the upstream CRD schema, to notice upstream upgrades."""
 
+    def seconds_since_heartbeat(self, now: datetime) -> float | None:
+        """How long ago the provider last reported (``lastHeartbeat``); None when it never did."""
+        return None if self.last_heartbeat is None else (now - self.last_heartbeat).total_seconds()
+
+    def stale_for(self, now: datetime, window: float | None) -> float | None:
+        """The heartbeat's age when it is older than ``window`` seconds (the provider stopped reporting), else None.
+        ``window`` None or 0 turns the check off."""
+        age = self.seconds_since_heartbeat(now)
+        return age if window and age is not None and age > window else None
+
 
 class HelmRepo(K8sModel):
     name: str
@@ -192,14 +202,11 @@ class InferenceProviderConfig(KubernetesObject):
 
     def seconds_since_heartbeat(self, now: datetime) -> float | None:
         """How long ago the provider last reported (``status.lastHeartbeat``); None when it never did."""
-        beat = self.status.last_heartbeat
-        return None if beat is None else (now - beat).total_seconds()
+        return self.status.seconds_since_heartbeat(now)
 
     def stale_for(self, now: datetime, window: float | None) -> float | None:
-        """The heartbeat's age when it is older than ``window`` seconds (the provider stopped reporting), else None.
-        ``window`` None or 0 turns the check off."""
-        age = self.seconds_since_heartbeat(now)
-        return age if window and age is not None and age > window else None
+        """The heartbeat's age when it is older than ``window`` seconds, else None (see the status's)."""
+        return self.status.stale_for(now, window)
 
     def has_engine(self, engine: str) -> bool:
         return bool(self.capabilities and self.capabilities.has_engine(engine))

@@ -49,7 +49,11 @@ from airunway.api.modeldeployment import (
     ModelDeployment,
     ProviderStatus,
 )
-from airunway.api.providerconfig import PROVIDER_STALENESS_SECONDS, InferenceProviderConfig
+from airunway.api.providerconfig import (
+    PROVIDER_STALENESS_SECONDS,
+    InferenceProviderConfig,
+    InferenceProviderConfigStatus,
+)
 from airunway.api.resources import (
     GATEWAYS,
     INFERENCE_POOLS,
@@ -437,14 +441,11 @@ def provider_config_changed(heartbeat_timeout: float = PROVIDER_STALENESS_SECOND
     bring back a provider whose heartbeat had gone stale (it is chosen again)."""
 
     def stale(obj: Mapping[str, Any]) -> bool:
-        beat = get_path(obj, "status", "lastHeartbeat")
-        if not isinstance(beat, str):
-            return False
         try:
-            at = datetime.fromisoformat(beat.replace("Z", "+00:00"))
-        except ValueError:
+            status = InferenceProviderConfigStatus.model_validate(obj.get("status") or {})
+        except ValidationError:
             return False
-        return (now() - at).total_seconds() > heartbeat_timeout
+        return status.stale_for(now(), heartbeat_timeout) is not None
 
     def update(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         readiness_flipped = bool(get_path(old, "status", "ready")) != bool(get_path(new, "status", "ready"))
