@@ -20,7 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 
@@ -92,6 +94,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def listing_dashboard(sandbox: Sandbox, log_path: Path, *, auth: bool, path: str, total: int,
+                      headers: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``airunway dashboard`` on 127.0.0.1 for ``sandbox`` (authentication on when ``auth``), given as its base URL
+    and process once ``path`` lists at least ``total`` deployments (within 120 s); stopped when the block ends."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        dashboard = subprocess.Popen(
+            [sys.executable, "-m", "airunway.cli", "dashboard", f"--kubeconfig={sandbox.kubeconfig}",
+             "--host=127.0.0.1", f"--port={port}"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "AUTH_ENABLED": "true" if auth else "false"})
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    listed = httpx.get(f"{base}{path}", headers=headers, timeout=60).json()
+                    if listed["pagination"]["total"] >= total:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the dashboard did not list {total} deployments at {path} within 120 s")
+                time.sleep(0.5)
+            yield base, dashboard
+        finally:
+            dashboard.terminate()
+            dashboard.wait(timeout=30)
+
+
 def measure(base: str, path: str, requests: int) -> tuple[list[float], int]:
     times = []
     size = 0
@@ -140,43 +172,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="airunway-bench-") as tmp:
         sandbox = Sandbox(Path(tmp) / "sandbox")
         sandbox.up(progress=lambda msg: print(f"[sandbox] {msg}", flush=True))
-        dashboard = None
         try:
             asyncio.run(populate(sandbox.kubeconfig, args.count, args.pods))
-            port = free_port()
-            log = open(Path(tmp) / "dashboard.log", "wb")
-            dashboard = subprocess.Popen(
-                [sys.executable, "-m", "airunway.cli", "dashboard", f"--kubeconfig={sandbox.kubeconfig}",
-                 "--host=127.0.0.1", f"--port={port}"],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "AUTH_ENABLED": "false"})
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    listed = httpx.get(f"{base}/api/deployments?namespace={NAMESPACE}&limit=1", timeout=30).json()
-                    if listed["pagination"]["total"] >= args.count:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("the dashboard did not list every deployment within 120 s")
-                time.sleep(0.5)
-            print(f"dashboard RSS after sync: {rss_mib(dashboard.pid):.0f} MiB")
-            print(f"{'request':<52} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'bytes':>10}")
-            for path in ("/api/deployments", f"/api/deployments?namespace={NAMESPACE}",
-                         f"/api/deployments?namespace={NAMESPACE}&limit=20"):
-                times, size = measure(base, path, args.requests)
+            with listing_dashboard(sandbox, Path(tmp) / "dashboard.log", auth=False,
+                                   path=f"/api/deployments?namespace={NAMESPACE}&limit=1", total=args.count) as (
+                    base, dashboard):
+                print(f"dashboard RSS after sync: {rss_mib(dashboard.pid):.0f} MiB")
+                print(f"{'request':<52} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'bytes':>10}")
+                for path in ("/api/deployments", f"/api/deployments?namespace={NAMESPACE}",
+                             f"/api/deployments?namespace={NAMESPACE}&limit=20"):
+                    times, size = measure(base, path, args.requests)
+                    q = statistics.quantiles(times, n=100)
+                    print(f"{path:<52} {statistics.median(times):8.1f} {q[89]:8.1f} {q[98]:8.1f} {size:10d}")
+                rate, times = asyncio.run(throughput(base, "/api/deployments", args.clients, args.seconds))
                 q = statistics.quantiles(times, n=100)
-                print(f"{path:<52} {statistics.median(times):8.1f} {q[89]:8.1f} {q[98]:8.1f} {size:10d}")
-            rate, times = asyncio.run(throughput(base, "/api/deployments", args.clients, args.seconds))
-            q = statistics.quantiles(times, n=100)
-            print(f"/api/deployments with {args.clients} concurrent clients: {rate:.0f} requests/s "
-                  f"(p50 {statistics.median(times):.1f} ms, p99 {q[98]:.1f} ms, {len(times)} requests)")
-            print(f"dashboard RSS after the requests: {rss_mib(dashboard.pid):.0f} MiB")
+                print(f"/api/deployments with {args.clients} concurrent clients: {rate:.0f} requests/s "
+                      f"(p50 {statistics.median(times):.1f} ms, p99 {q[98]:.1f} ms, {len(times)} requests)")
+                print(f"dashboard RSS after the requests: {rss_mib(dashboard.pid):.0f} MiB")
         finally:
-            if dashboard is not None:
-                dashboard.terminate()
-                dashboard.wait(timeout=30)
             sandbox.down()
 
 

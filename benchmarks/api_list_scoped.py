@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +30,7 @@ from airunway.sandbox.build import ensure_binaries
 from airunway.sandbox.cluster import Sandbox
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api_list import free_port, rss_mib, throughput  # noqa: E402
+from api_list import listing_dashboard, rss_mib, throughput  # noqa: E402
 
 TEAM = "team"
 
@@ -92,43 +90,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="airunway-bench-") as tmp:
         sandbox = Sandbox(Path(tmp) / "sandbox")
         sandbox.up(progress=lambda msg: print(f"[sandbox] {msg}", flush=True))
-        dashboard = None
         try:
             token = asyncio.run(populate(sandbox.kubeconfig, args.namespaces, args.deployments))
             headers = {"Authorization": f"Bearer {token}"}
-            port = free_port()
-            log = open(Path(tmp) / "dashboard.log", "wb")
-            dashboard = subprocess.Popen(
-                [sys.executable, "-m", "airunway.cli", "dashboard", f"--kubeconfig={sandbox.kubeconfig}",
-                 "--host=127.0.0.1", f"--port={port}"],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "AUTH_ENABLED": "true"})
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
+            log_path = Path(tmp) / "dashboard.log"
+            with listing_dashboard(sandbox, log_path, auth=True, path="/api/deployments", total=args.deployments,
+                                   headers=headers) as (base, dashboard):
                 try:
-                    listed = httpx.get(f"{base}/api/deployments", headers=headers, timeout=60).json()
-                    if listed["pagination"]["total"] >= args.deployments:
-                        break
+                    rate, times = asyncio.run(throughput(base, "/api/deployments", args.clients, args.seconds,
+                                                         headers))
                 except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("the dashboard did not list the caller's deployments within 120 s")
-                time.sleep(0.5)
-            try:
-                rate, times = asyncio.run(throughput(base, "/api/deployments", args.clients, args.seconds, headers))
-            except httpx.HTTPError:
-                log.flush()
-                print((Path(tmp) / "dashboard.log").read_text()[-3000:])
-                raise
-            q = statistics.quantiles(times, n=100)
-            print(f"/api/deployments, namespace-scoped token, {args.clients} clients: {rate:.1f} requests/s "
-                  f"(p50 {statistics.median(times):.1f} ms, p90 {q[89]:.1f} ms, p99 {q[98]:.1f} ms, "
-                  f"{len(times)} requests)")
-            print(f"dashboard RSS after the requests: {rss_mib(dashboard.pid):.0f} MiB")
+                    print(log_path.read_text()[-3000:])
+                    raise
+                q = statistics.quantiles(times, n=100)
+                print(f"/api/deployments, namespace-scoped token, {args.clients} clients: {rate:.1f} requests/s "
+                      f"(p50 {statistics.median(times):.1f} ms, p90 {q[89]:.1f} ms, p99 {q[98]:.1f} ms, "
+                      f"{len(times)} requests)")
+                print(f"dashboard RSS after the requests: {rss_mib(dashboard.pid):.0f} MiB")
         finally:
-            if dashboard is not None:
-                dashboard.terminate()
-                dashboard.wait(timeout=30)
             sandbox.down()
 
 
